@@ -1,0 +1,159 @@
+//! Configuration: the validated values the program runs on.
+//!
+//! What the user typed (`raw`, TOML with positions) is checked by `validate`,
+//! which reports every problem at once with its line and column, and only then
+//! turned into these plain values. Nothing downstream re-checks them.
+
+mod raw;
+mod validate;
+
+pub use validate::{ConfigError, Problem};
+
+use std::path::{Path, PathBuf};
+
+/// The default store location on an installed host.
+pub const DEFAULT_STORE_PATH: &str = "/var/lib/driftd/driftd.db";
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it was read from (for messages and for reload).
+    pub source: PathBuf,
+    pub store: StoreConfig,
+    pub targets: Vec<Target>,
+}
+
+/// Where driftd keeps its database and its per-install key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// SQLite database file.
+    pub path: PathBuf,
+    /// The per-install HMAC key used to hash sensitive values (created 0600 on first use).
+    pub key_path: PathBuf,
+}
+
+/// One comparison unit: state sources and the cloud scope they describe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Unique name, `[a-z0-9][a-z0-9_.-]*`.
+    pub name: String,
+    /// Environment label (`prod`, `staging`, …) used by policy and reports.
+    pub environment: String,
+    /// At least one state source.
+    pub states: Vec<StateSourceSpec>,
+    /// The AWS scope, if the target covers AWS.
+    pub aws: Option<AwsScope>,
+}
+
+/// Where a Terraform state is read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateSourceSpec {
+    /// A local state file.
+    File { path: PathBuf },
+    /// Every file matching a glob (e.g. one state per workspace).
+    Glob { pattern: String },
+    /// An object in S3, as the `s3` backend stores it.
+    S3(S3Source),
+    /// Terraform's `http` backend: GET on a URL.
+    Http(HttpSource),
+    /// HCP Terraform / Terraform Enterprise: a workspace's current state version.
+    Hcp(HcpSource),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Source {
+    pub bucket: String,
+    pub key: String,
+    pub region: String,
+    /// Read this object version instead of the latest.
+    pub version_id: Option<String>,
+    /// A non-AWS endpoint (S3-compatible storage, or a local emulator in tests).
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (needed by most S3-compatible stores).
+    pub force_path_style: bool,
+    /// Named profile from the AWS shared config to use instead of the default chain.
+    pub profile: Option<String>,
+    /// Role to assume for reading the state.
+    pub role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSource {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+    /// Extra request headers; values may be secrets.
+    pub headers: Vec<(String, SecretOrPlain)>,
+    /// Skip TLS verification (self-signed internal servers). Off by default.
+    pub skip_tls_verify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HcpSource {
+    /// API base, `https://app.terraform.io` by default; a TFE host otherwise.
+    pub address: String,
+    pub organization: String,
+    pub workspace: String,
+    pub token: SecretRef,
+}
+
+/// Where a secret comes from. Secrets are never written in the config file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// An environment variable (e.g. from a 0600 `EnvironmentFile`).
+    Env(String),
+    /// A file holding the secret (trailing newline trimmed).
+    File(PathBuf),
+    /// A systemd credential name, read from `$CREDENTIALS_DIRECTORY/<name>`.
+    Credential(String),
+}
+
+/// A header value: plain text, or a secret reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrPlain {
+    Plain(String),
+    Secret(SecretRef),
+}
+
+/// The AWS side of a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsScope {
+    /// Regions to scan, e.g. `eu-west-1`.
+    pub regions: Vec<String>,
+    /// Accounts to scan; each may name a role to assume.
+    pub accounts: Vec<AwsAccount>,
+    /// Shared-config profile for the base credentials, instead of the default chain.
+    pub profile: Option<String>,
+    /// A non-AWS endpoint for every service (a local emulator in tests and the demo).
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsAccount {
+    /// 12-digit account id.
+    pub id: String,
+    /// Role to assume in that account (read-only).
+    pub role_arn: Option<String>,
+    /// External id required by the role's trust policy.
+    pub external_id: Option<String>,
+}
+
+impl Config {
+    /// Reads and validates a config file. Every problem is reported at once.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        validate::parse_and_validate(path, text)
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}

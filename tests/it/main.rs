@@ -1,0 +1,3 @@
+//! The one integration-test binary: every test module links once.
+
+mod support;
