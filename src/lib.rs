@@ -6,3 +6,5 @@
 pub mod config;
 pub mod diag;
 pub mod model;
+pub mod secrets;
+pub mod state;
