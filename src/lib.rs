@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod graph;
 pub mod model;
 pub mod secrets;
 pub mod state;

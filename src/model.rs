@@ -237,6 +237,16 @@ pub struct Reference {
     pub value: String,
 }
 
+/// The other ways a resource is referred to, beside its id: its ARN and its name
+/// (an IAM role is attached by name, a bucket policy names its bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Aliases {
+    /// The top-level `arn` attribute.
+    pub arn: Option<String>,
+    /// The top-level `name` attribute.
+    pub name: Option<String>,
+}
+
 /// Where a resource came from: the state source's label (a path or URL, never a secret).
 pub type Origin = std::sync::Arc<str>;
 
@@ -259,6 +269,8 @@ pub struct Resource {
     pub dependencies: Vec<String>,
     /// Candidate references to other resources, found in the attributes.
     pub references: Vec<Reference>,
+    /// ARN and name, for resolving references to this resource.
+    pub aliases: Aliases,
     /// The state source the resource was read from.
     pub origin: Origin,
 }

@@ -447,6 +447,7 @@ fn build_resource(
             sensitive_paths,
             dependencies: inst.dependencies.into_iter().map(Cow::into_owned).collect(),
             references,
+            aliases: scanned.aliases,
             origin: origin.clone(),
         });
     }

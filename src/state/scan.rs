@@ -2,7 +2,7 @@
 //! indented), pick out its `id`, and collect values that may reference other
 //! resources. Works on bytes; the text was already validated by serde_json.
 
-use crate::model::Reference;
+use crate::model::{Aliases, Reference};
 
 /// What one pass over an attribute object found.
 pub struct Scanned {
@@ -12,6 +12,8 @@ pub struct Scanned {
     pub id: Option<String>,
     /// Candidate references, deduplicated, in order of appearance.
     pub references: Vec<Reference>,
+    /// The top-level `arn` and `name` strings, if any.
+    pub aliases: Aliases,
 }
 
 /// Top-level attributes whose plain-name values refer to other resources
@@ -51,6 +53,7 @@ pub fn scan_attributes(raw: &str) -> Scanned {
     let bytes = raw.as_bytes();
     let mut compact = String::with_capacity(raw.len());
     let mut id = None;
+    let mut aliases = Aliases::default();
     let mut references: Vec<Reference> = Vec::new();
     // Container stack: true = object. `expect_key` is true right after `{` or `,` in an object.
     let mut stack: Vec<bool> = Vec::with_capacity(16);
@@ -106,6 +109,10 @@ pub fn scan_attributes(raw: &str) -> Scanned {
                         };
                         if stack.len() == 1 && key == "id" {
                             id = Some(value);
+                        } else if stack.len() == 1 && key == "arn" {
+                            aliases.arn = Some(value);
+                        } else if stack.len() == 1 && key == "name" {
+                            aliases.name = Some(value);
                         } else if is_reference_candidate(key, stack.len(), &value) {
                             let key = key.to_string();
                             if !references
@@ -144,6 +151,7 @@ pub fn scan_attributes(raw: &str) -> Scanned {
         compact,
         id,
         references,
+        aliases,
     }
 }
 

@@ -1,4 +1,5 @@
 //! The one integration-test binary: every test module links once.
 
+mod graph;
 mod state;
 mod support;
