@@ -1,0 +1,3 @@
+//! Code shared by the benchmark binaries.
+
+pub mod synth;
