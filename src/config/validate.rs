@@ -30,6 +30,13 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// Every problem, one per line, for humans.
+    pub fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
 pub(super) fn parse_and_validate(path: &Path, _text: &str) -> Result<super::Config, ConfigError> {
     Err(ConfigError::Invalid {
         path: path.to_path_buf(),
