@@ -196,15 +196,36 @@ fn syntax_problem(lines: &Lines<'_>, error: &toml::de::Error) -> Problem {
     let span = error.span().unwrap_or(0..0);
     let message = tidy_message(error.message());
     let hint = if message.contains("must be quoted") {
-        "put the value in double quotes, e.g. region = \"eu-west-1\""
+        // `name = prod` → `name = "prod"`: the rest of the line is the value.
+        let (line, _) = lines.line_column(span.start);
+        let line_start = lines.starts[line - 1];
+        let before = lines.source(&(line_start..span.start));
+        let rest = lines.text[span.start.min(lines.text.len())..]
+            .lines()
+            .next()
+            .unwrap_or("");
+        let value = rest.split('#').next().unwrap_or("").trim();
+        match before.trim().strip_suffix('=') {
+            Some(key) if !value.is_empty() => {
+                format!(
+                    "put the value in double quotes: {} = \"{value}\"",
+                    key.trim()
+                )
+            }
+            _ => "put the value in double quotes, e.g. region = \"eu-west-1\"".into(),
+        }
+    } else if message.contains("duplicate") {
+        "define each key and each [table] once; merge the two".into()
     } else {
-        "fix the TOML syntax here (https://toml.io); quote strings, [table] and [[list.entry]] headers on their own line"
+        "fix the TOML syntax here, see https://toml.io; strings are quoted, \
+         and [table] and [[list]] headers stand on their own line"
+            .into()
     };
     lines.problem(
         &span,
         String::new(),
         format!("invalid TOML: {message}"),
-        hint.into(),
+        hint,
     )
 }
 
@@ -1207,12 +1228,15 @@ impl Checker<'_> {
         .collect();
         let (source, text) = match given.as_slice() {
             [] => {
-                self.report(
-                    &value.span(),
-                    field,
-                    "empty secret reference".into(),
-                    secret_hint(key, header),
-                );
+                // `{ enviroment = … }` was already reported as an unknown field.
+                if !self.already_reported(&field) {
+                    self.report(
+                        &value.span(),
+                        field,
+                        "empty secret reference".into(),
+                        secret_hint(key, header),
+                    );
+                }
                 return None;
             }
             [(source, text)] => (*source, *text),
