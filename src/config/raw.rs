@@ -206,7 +206,7 @@ pub(crate) enum RawSecret {
 }
 
 /// Said by serde when the value is neither a string nor a table.
-const SECRET_EXPECTING: &str = "a secret reference such as { env = \"NAME\" }";
+pub(crate) const SECRET_EXPECTING: &str = "a secret reference such as { env = \"NAME\" }";
 
 impl<'de> Deserialize<'de> for RawSecret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -250,6 +250,9 @@ impl<'de> Deserialize<'de> for RawSecret {
     }
 }
 
+/// Said by serde when `headers` is not a table.
+pub(crate) const HEADERS_EXPECTING: &str = "a table of header names and values";
+
 /// `headers = { "X-Team" = "net", "Authorization" = { env = "TOKEN" } }`, in file order.
 #[derive(Debug)]
 pub(crate) struct RawHeaders(pub Vec<(Spanned<String>, Spanned<RawSecret>)>);
@@ -262,7 +265,7 @@ impl<'de> Deserialize<'de> for RawHeaders {
             type Value = RawHeaders;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of header names and values")
+                f.write_str(HEADERS_EXPECTING)
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeaders, A::Error> {

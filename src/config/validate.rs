@@ -25,8 +25,8 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::raw::{
-    RawAccount, RawAws, RawConfig, RawSecret, RawStateSource, RawStore, RawTarget,
-    STATE_SOURCE_FIELDS,
+    HEADERS_EXPECTING, RawAccount, RawAws, RawConfig, RawSecret, RawStateSource, RawStore,
+    RawTarget, SECRET_EXPECTING, STATE_SOURCE_FIELDS,
 };
 use super::{
     AwsAccount, AwsScope, Config, DEFAULT_STORE_PATH, HcpSource, HttpSource, S3Source,
@@ -458,6 +458,27 @@ fn serde_problem(
     message: &str,
 ) -> (Problem, Option<String>) {
     let field = node.path.clone();
+    if message.starts_with("unknown field `$__toml_private") {
+        // toml hands a date-time to a map visitor as a private key: the value
+        // has the wrong type, nothing is misspelled.
+        let kind = kind_of(&node.path);
+        let expected =
+            if kind.ends_with(".password") || kind.ends_with(".token") || is_header_kind(&kind) {
+                SECRET_EXPECTING
+            } else if kind.ends_with(".headers") {
+                HEADERS_EXPECTING
+            } else {
+                "a table"
+            };
+        let hint = type_hint(lines, span, node, expected);
+        let problem = lines.problem(
+            span,
+            field,
+            format!("expected {expected}, found a date-time"),
+            hint,
+        );
+        return (problem, None);
+    }
     if message.starts_with("unknown field") {
         let allowed = backticked(message.split_once("expected").map_or("", |(_, rest)| rest));
         let meant = closest(&node.key, allowed.iter().copied()).map(str::to_string);
@@ -564,6 +585,9 @@ fn type_hint(lines: &Lines<'_>, span: &Range<usize>, node: &Node, expected: &str
     if expected == "a string" || expected == "a string or a secret reference" {
         return if scalar {
             format!("put it in quotes: {lhs}\"{}\"", source.trim_matches('"'))
+        } else if node.element {
+            let element = example(&kind).trim_start_matches('[').trim_end_matches(']');
+            format!("write one quoted string per entry, e.g. {element}")
         } else {
             format!("write one quoted string, e.g. {key} = {}", example(&kind))
         };
@@ -595,7 +619,7 @@ fn type_hint(lines: &Lines<'_>, span: &Range<usize>, node: &Node, expected: &str
     if expected.starts_with("a secret reference") {
         return secret_hint(&node.key, is_header_kind(&kind));
     }
-    if expected.starts_with("a table of header") {
+    if expected == HEADERS_EXPECTING {
         return "write headers = { \"X-Team\" = \"network\", \"Authorization\" = { env = \"TFSTATE_AUTHORIZATION\" } }".into();
     }
     "see config.example.toml for the expected shape".into()

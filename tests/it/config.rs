@@ -1063,3 +1063,71 @@ fn the_example_config_shows_every_key() {
         "config.example.toml does not show: {missing:?}"
     );
 }
+
+#[test]
+fn values_of_the_wrong_kind_are_described_by_their_type() {
+    // toml hands a date-time to table visitors under a private key: it must
+    // read as a wrong type, not as an unknown field.
+    let text = r#"store = 1979-05-27
+[[target]]
+name = "a"
+environment = "dev"
+state = [{ type = "http", url = "https://driftd:pa55@tfstate.internal/a", username = "driftd", password = 1979-05-27, headers = { "x-team" = "a", "X-Team" = "b", "Bad Name" = "c" } }]
+[target.aws]
+regions = [["eu-west-1"]]
+[[target.aws.account]]
+id = "111111111111"
+"#;
+    let error = parse(text).unwrap_err();
+    assert_eq!(
+        error.problems(),
+        [
+            p(
+                1,
+                9,
+                "store",
+                "expected a table, found a date-time",
+                "write a [store] table"
+            ),
+            p(
+                5,
+                33,
+                "target[0].state[0].url",
+                "URL contains a password",
+                "remove the credentials from the URL; for an http state use username and \
+                 password = { env = \"TF_HTTP_PASSWORD\" }",
+            ),
+            p(
+                5,
+                107,
+                "target[0].state[0].password",
+                "expected a secret reference such as { env = \"NAME\" }, found a date-time",
+                "write password = { env = \"TF_HTTP_PASSWORD\" } and set TF_HTTP_PASSWORD in \
+                 driftd's EnvironmentFile, or use { file = \"/path\" } or { credential = \"name\" }",
+            ),
+            p(
+                5,
+                147,
+                "target[0].state[0].headers.X-Team",
+                "header \"X-Team\" is given twice: header names ignore case and it is already at \
+                 target[0].state[0].headers.x-team",
+                "keep one of them",
+            ),
+            p(
+                5,
+                163,
+                "target[0].state[0].headers.\"Bad Name\"",
+                "\"Bad Name\" is not a valid HTTP header name",
+                "use letters, digits and '-', e.g. \"X-Team\"",
+            ),
+            p(
+                7,
+                12,
+                "target[0].aws.regions[0]",
+                "expected a string, found a list",
+                "write one quoted string per entry, e.g. \"eu-west-1\"",
+            ),
+        ]
+    );
+    assert!(!error.render().contains("pa55"), "{}", error.render());
+}
