@@ -201,7 +201,9 @@ pub(crate) struct RawSecretRef {
 /// expected, allowed for non-secret header values) or a reference.
 #[derive(Debug)]
 pub(crate) enum RawSecret {
+    /// A plain string as written (a secret must never be one).
     Literal(String),
+    /// A reference to where the value is kept.
     Ref(RawSecretRef),
 }
 

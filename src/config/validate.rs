@@ -200,7 +200,10 @@ fn syntax_problem(lines: &Lines<'_>, error: &toml::de::Error) -> Problem {
         let (line, _) = lines.line_column(span.start);
         let line_start = lines.starts[line - 1];
         let before = lines.source(&(line_start..span.start));
-        let rest = lines.text[span.start.min(lines.text.len())..]
+        let rest = lines
+            .text
+            .get(span.start..)
+            .unwrap_or("")
             .lines()
             .next()
             .unwrap_or("");
