@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module links once.
 
+mod config;
 mod graph;
 mod state;
 mod support;
