@@ -36,6 +36,9 @@ pub enum Command {
     /// Check a config file and report every problem in it, with line and column.
     #[command(after_help = EXIT_CODES)]
     Validate {
+        /// The config file (also accepted as `--config`).
+        #[arg(value_name = "FILE", conflicts_with = "config")]
+        file: Option<PathBuf>,
         /// The config file.
         #[arg(
             long,
@@ -110,7 +113,7 @@ fn init_logging(filter: &str) {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { config } => validate(&config),
+        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config)),
         Command::Scan {
             config,
             target,
