@@ -11,3 +11,4 @@ pub mod model;
 mod output;
 pub mod secrets;
 pub mod state;
+pub mod store;

@@ -3,4 +3,5 @@
 mod config;
 mod graph;
 mod state;
+mod store;
 mod support;
