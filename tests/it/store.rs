@@ -925,3 +925,53 @@ fn every_field_of_a_resource_survives_the_round_trip() {
     let password = back.iter().find(|r| r.key.id == "db-1").unwrap();
     assert_eq!(password.attributes.as_str(), stored[0].attributes.as_str());
 }
+
+#[test]
+fn every_resource_the_state_reader_produces_round_trips() {
+    let root = crate::support::corpus_dir().join("terraform-state");
+    let key = driftd::secrets::SecretKey::from_bytes([9; 32]);
+    let mut files = vec![root];
+    let mut resources = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let origin = Origin::from(path.display().to_string());
+        // Files the reader rejects are its tests' business.
+        if let Ok(state) = driftd::state::parse_state(&std::fs::read(&path).unwrap(), &origin, &key)
+        {
+            resources.extend(state.resources);
+        }
+    }
+    assert!(
+        resources.len() > 500,
+        "only {} resources in the corpus",
+        resources.len()
+    );
+
+    let store = Store::open_in_memory().unwrap();
+    let target = store.write(|w| w.upsert_target("corpus", "test")).unwrap();
+    let store_all = || {
+        store
+            .write(|w| {
+                let scan = w.begin_scan(target, at(0, 0))?;
+                let stats = w.store_resources(scan, Side::Desired, &resources)?;
+                Ok::<_, StoreError>((scan, stats))
+            })
+            .unwrap()
+    };
+    let (first, stats) = store_all();
+    assert_eq!(stats.resources, resources.len());
+    let back = store
+        .read(|r| r.scan_resources(first, Side::Desired))
+        .unwrap();
+    let expected = sorted(resources.clone());
+    for (got, want) in back.iter().zip(&expected) {
+        assert_eq!(got, want, "{} from {}", want.address, want.origin);
+    }
+    assert_eq!(back.len(), expected.len());
+
+    let (_, again) = store_all();
+    assert_eq!((again.new_versions, again.new_snapshots), (0, 0));
+}
