@@ -36,6 +36,10 @@ CREATE INDEX scans_by_target ON scans (target_id, id);
 -- One row per distinct resource content. `hash` is the SHA-256 of `content`,
 -- the resource's canonical JSON without its origin (src/store/content.rs).
 -- The key and address columns repeat what `content` holds, for lookups.
+-- A rowid table on purpose: rows are large and hashes arrive in random
+-- order, which in a WITHOUT ROWID table (clustered on `hash`) made 100,000
+-- inserts 7 times slower and the file 3 times larger than this layout
+-- (rows appended in rowid order, a small separate index on `hash`).
 CREATE TABLE resource_versions (
     hash          BLOB PRIMARY KEY CHECK (length(hash) = 32),
     provider      TEXT NOT NULL,
@@ -43,7 +47,7 @@ CREATE TABLE resource_versions (
     resource_id   TEXT NOT NULL,
     address       TEXT NOT NULL,
     content       TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 CREATE INDEX resource_versions_by_key
     ON resource_versions (provider, resource_type, resource_id);
