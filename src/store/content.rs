@@ -1,6 +1,8 @@
 //! The canonical content of a resource version and its address.
 //!
-//! The content is everything a resource is except where it was read from:
+//! The content is everything a resource is except where it was read from
+//! (key, address, provider, status, deposed key, schema version, attributes,
+//! sensitive paths, dependencies, references, aliases):
 //! two scans that read the same resource from different state files share
 //! one `resource_versions` row. It is serialised with serde_json from a
 //! struct with a fixed field order, so equal resources give equal text; the
@@ -53,18 +55,34 @@ struct ContentOwned {
 
 /// The canonical JSON of `resource` without its origin, and its SHA-256.
 pub(crate) fn encode(resource: &Resource) -> (String, Hash) {
+    // Destructured without `..`: a field added to `Resource` must be placed
+    // here on purpose, in the content or (like `origin`) outside it.
+    let Resource {
+        key,
+        address,
+        provider,
+        status,
+        deposed,
+        schema_version,
+        attributes,
+        sensitive_paths,
+        dependencies,
+        references,
+        aliases,
+        origin: _,
+    } = resource;
     let content = ContentRef {
-        key: &resource.key,
-        address: &resource.address,
-        provider: &resource.provider,
-        status: resource.status,
-        deposed: &resource.deposed,
-        schema_version: resource.schema_version,
-        attributes: &resource.attributes,
-        sensitive_paths: &resource.sensitive_paths,
-        dependencies: &resource.dependencies,
-        references: &resource.references,
-        aliases: &resource.aliases,
+        key,
+        address,
+        provider,
+        status: *status,
+        deposed,
+        schema_version: *schema_version,
+        attributes,
+        sensitive_paths,
+        dependencies,
+        references,
+        aliases,
     };
     // Every field is plain data with string map keys: serialisation cannot fail.
     let text = serde_json::to_string(&content).expect("resource content serialises");
