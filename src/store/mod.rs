@@ -87,7 +87,8 @@ impl Side {
 }
 
 /// How a finished scan ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ScanStatus {
     /// Every source and every lister completed.
     Complete,
