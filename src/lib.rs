@@ -3,9 +3,12 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod model;
+mod output;
 pub mod secrets;
 pub mod state;
+pub mod store;

@@ -157,3 +157,12 @@ impl Config {
         self.targets.iter().find(|t| t.name == name)
     }
 }
+
+/// Every table of the config file and the keys it accepts, taken from the
+/// deserialiser itself. Tables are dotted paths without indices (`""` is the top
+/// level, `target.aws.account` is `[[target.aws.account]]`); `secret` is the
+/// inline table of a secret reference (`password`, `token`, header values).
+/// Keeps `config.example.toml` complete (a test checks every key appears there).
+pub fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
+    raw::accepted_keys()
+}

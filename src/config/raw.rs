@@ -1,1 +1,336 @@
-//! What the user typed: TOML deserialised with positions. Filled in by the config work.
+//! What the user typed: the TOML file deserialised as-is, with positions.
+//!
+//! Every value is wrapped in [`Spanned`] so that validation can say where a
+//! problem is. Fields the program needs are still `Option` here: a missing one
+//! is reported by validation (at the table that lacks it) together with every
+//! other problem, instead of stopping serde at the first one.
+//!
+//! State sources are one flat struct with a `type` field rather than a
+//! `#[serde(tag = "type")]` enum: serde buffers internally tagged enums, which
+//! loses the positions (and `Spanned` does not work inside them at all), and
+//! its "unknown field" message could not say that `bucket` belongs to `s3`.
+//! Validation checks which fields belong to which type instead.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawConfig {
+    /// `[store]`: where the database and the HMAC key live. Optional.
+    pub store: Option<Spanned<RawStore>>,
+    /// `[[target]]`: one entry per comparison unit.
+    pub target: Option<Vec<Spanned<RawTarget>>>,
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawStore {
+    /// SQLite database file; default [`super::DEFAULT_STORE_PATH`].
+    pub path: Option<Spanned<String>>,
+    /// Per-install HMAC key; default `hmac.key` beside the database.
+    pub key_path: Option<Spanned<String>>,
+}
+
+/// `[[target]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawTarget {
+    /// Unique name, `[a-z0-9][a-z0-9_.-]*`. Required.
+    pub name: Option<Spanned<String>>,
+    /// Environment label (`prod`, `staging`, …). Required, non-empty.
+    pub environment: Option<Spanned<String>>,
+    /// `[[target.state]]`: the Terraform states of this target. At least one.
+    pub state: Option<Vec<Spanned<RawStateSource>>>,
+    /// `[target.aws]`: the AWS scope the states describe.
+    pub aws: Option<Spanned<RawAws>>,
+}
+
+/// `[[target.state]]`: every field of every source type; `type` says which apply
+/// (see [`STATE_SOURCE_FIELDS`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawStateSource {
+    /// `file`, `glob`, `s3`, `http` or `hcp`. Required.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// file: the state file; relative to the config file's directory.
+    pub path: Option<Spanned<String>>,
+    /// glob: a pattern matching state files; relative to the config file's directory.
+    pub pattern: Option<Spanned<String>>,
+    /// s3: bucket name. Required for `s3`.
+    pub bucket: Option<Spanned<String>>,
+    /// s3: object key. Required for `s3`.
+    pub key: Option<Spanned<String>>,
+    /// s3: bucket region. Required for `s3`.
+    pub region: Option<Spanned<String>>,
+    /// s3: read this object version instead of the latest.
+    pub version_id: Option<Spanned<String>>,
+    /// s3: a non-AWS endpoint (S3-compatible storage, an emulator).
+    pub endpoint_url: Option<Spanned<String>>,
+    /// s3: path-style addressing.
+    pub force_path_style: Option<Spanned<bool>>,
+    /// s3: shared-config profile for the credentials.
+    pub profile: Option<Spanned<String>>,
+    /// s3: role to assume to read the state.
+    pub role_arn: Option<Spanned<String>>,
+    /// http: the state URL (GET). Required for `http`.
+    pub url: Option<Spanned<String>>,
+    /// http: basic-auth user name (not a secret).
+    pub username: Option<Spanned<String>>,
+    /// http: basic-auth password; a secret reference only.
+    pub password: Option<Spanned<RawSecret>>,
+    /// http: extra request headers; values plain or secret references.
+    pub headers: Option<Spanned<RawHeaders>>,
+    /// http: skip TLS certificate verification.
+    pub skip_tls_verify: Option<Spanned<bool>>,
+    /// hcp: API base URL; default `https://app.terraform.io`.
+    pub address: Option<Spanned<String>>,
+    /// hcp: organization name. Required for `hcp`.
+    pub organization: Option<Spanned<String>>,
+    /// hcp: workspace name. Required for `hcp`.
+    pub workspace: Option<Spanned<String>>,
+    /// hcp: API token; a secret reference only. Required for `hcp`.
+    pub token: Option<Spanned<RawSecret>>,
+}
+
+/// Which `[[target.state]]` fields each source type takes (`type` itself aside).
+pub(crate) const STATE_SOURCE_FIELDS: &[(&str, &[&str])] = &[
+    ("file", &["path"]),
+    ("glob", &["pattern"]),
+    (
+        "s3",
+        &[
+            "bucket",
+            "key",
+            "region",
+            "version_id",
+            "endpoint_url",
+            "force_path_style",
+            "profile",
+            "role_arn",
+        ],
+    ),
+    (
+        "http",
+        &["url", "username", "password", "headers", "skip_tls_verify"],
+    ),
+    ("hcp", &["address", "organization", "workspace", "token"]),
+];
+
+impl RawStateSource {
+    /// The fields that are present, with the span of their value, in no particular order.
+    pub fn present_fields(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        fn s<T>(
+            name: &'static str,
+            v: &Option<Spanned<T>>,
+        ) -> Option<(&'static str, std::ops::Range<usize>)> {
+            v.as_ref().map(|v| (name, v.span()))
+        }
+        [
+            s("path", &self.path),
+            s("pattern", &self.pattern),
+            s("bucket", &self.bucket),
+            s("key", &self.key),
+            s("region", &self.region),
+            s("version_id", &self.version_id),
+            s("endpoint_url", &self.endpoint_url),
+            s("force_path_style", &self.force_path_style),
+            s("profile", &self.profile),
+            s("role_arn", &self.role_arn),
+            s("url", &self.url),
+            s("username", &self.username),
+            s("password", &self.password),
+            s("headers", &self.headers),
+            s("skip_tls_verify", &self.skip_tls_verify),
+            s("address", &self.address),
+            s("organization", &self.organization),
+            s("workspace", &self.workspace),
+            s("token", &self.token),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// `[target.aws]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawAws {
+    /// Regions to scan. Required, non-empty.
+    pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `[[target.aws.account]]`: accounts to scan. At least one.
+    pub account: Option<Vec<Spanned<RawAccount>>>,
+    /// Shared-config profile for the base credentials.
+    pub profile: Option<Spanned<String>>,
+    /// A non-AWS endpoint for every service (an emulator).
+    pub endpoint_url: Option<Spanned<String>>,
+}
+
+/// `[[target.aws.account]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawAccount {
+    /// 12-digit account id, as a string. Required.
+    pub id: Option<Spanned<String>>,
+    /// Read-only role to assume in that account.
+    pub role_arn: Option<Spanned<String>>,
+    /// External id the role's trust policy requires.
+    pub external_id: Option<Spanned<String>>,
+}
+
+/// `{ env = "NAME" }`, `{ file = "/path" }` or `{ credential = "name" }`: exactly one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawSecretRef {
+    /// Name of an environment variable holding the secret.
+    pub env: Option<Spanned<String>>,
+    /// A file holding the secret; relative to the config file's directory.
+    pub file: Option<Spanned<String>>,
+    /// A systemd credential (`LoadCredential=`) name.
+    pub credential: Option<Spanned<String>>,
+}
+
+/// A value that may be a secret: a plain string (refused where a secret is
+/// expected, allowed for non-secret header values) or a reference.
+#[derive(Debug)]
+pub(crate) enum RawSecret {
+    /// A plain string as written (a secret must never be one).
+    Literal(String),
+    /// A reference to where the value is kept.
+    Ref(RawSecretRef),
+}
+
+/// Said by serde when the value is neither a string nor a table.
+pub(crate) const SECRET_EXPECTING: &str = "a secret reference such as { env = \"NAME\" }";
+
+impl<'de> Deserialize<'de> for RawSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = RawSecret;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(SECRET_EXPECTING)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSecret, E> {
+                Ok(RawSecret::Literal(v.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSecret, A::Error> {
+                RawSecretRef::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSecret::Ref)
+            }
+
+            // serde's default messages quote the value; a secret must not be echoed.
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawSecret, E> {
+                Err(E::invalid_type(de::Unexpected::Other("a boolean"), &self))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawSecret, E> {
+                Err(E::invalid_type(de::Unexpected::Other("an integer"), &self))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawSecret, E> {
+                Err(E::invalid_type(de::Unexpected::Other("an integer"), &self))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawSecret, E> {
+                Err(E::invalid_type(de::Unexpected::Other("a float"), &self))
+            }
+        }
+
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+/// Said by serde when `headers` is not a table.
+pub(crate) const HEADERS_EXPECTING: &str = "a table of header names and values";
+
+/// `headers = { "X-Team" = "net", "Authorization" = { env = "TOKEN" } }`, in file order.
+#[derive(Debug)]
+pub(crate) struct RawHeaders(pub Vec<(Spanned<String>, Spanned<RawSecret>)>);
+
+impl<'de> Deserialize<'de> for RawHeaders {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor;
+
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = RawHeaders;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(HEADERS_EXPECTING)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeaders, A::Error> {
+                let mut headers = Vec::new();
+                while let Some(name) = map.next_key::<Spanned<String>>()? {
+                    headers.push((name, map.next_value()?));
+                }
+                // TOML tables come back sorted by key; keep what the user wrote.
+                headers.sort_by_key(|(name, _)| name.span().start);
+                Ok(RawHeaders(headers))
+            }
+        }
+
+        deserializer.deserialize_map(HeadersVisitor)
+    }
+}
+
+/// Every table the file accepts and the keys serde accepts in it, read from the
+/// derived `Deserialize` impls themselves (so the list cannot go stale).
+/// Table names are dotted paths without indices; `secret` is the inline table of
+/// a secret reference (`password`, `token`, header values).
+pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("", fields_of::<RawConfig>()),
+        ("store", fields_of::<RawStore>()),
+        ("target", fields_of::<RawTarget>()),
+        ("target.state", fields_of::<RawStateSource>()),
+        ("target.aws", fields_of::<RawAws>()),
+        ("target.aws.account", fields_of::<RawAccount>()),
+        ("secret", fields_of::<RawSecretRef>()),
+    ]
+}
+
+/// The field names a derived struct passes to `deserialize_struct`.
+fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields = None;
+    let _ = T::deserialize(FieldsProbe(&mut fields));
+    fields.expect("a derived struct calls deserialize_struct")
+}
+
+/// A deserializer that only records the field list it is asked for.
+struct FieldsProbe<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> Deserializer<'de> for FieldsProbe<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(de::Error::custom("probe"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}

@@ -1,0 +1,249 @@
+//! The command line: what the user typed, dispatched to the library.
+//!
+//! Exit codes (also in `--help` and README): 0 success, 1 error. `scan` will
+//! add 2 for "drift found" with the live inventory.
+
+use crate::diag::Diagnostic;
+use crate::model::{Mode, Origin};
+use crate::output::table;
+use crate::secrets::SecretKey;
+use crate::state::{StateFile, parse_state};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (bad config, unreadable state, unreachable source, ...): the message says which and what to do";
+
+/// driftd: detects drift between Terraform state and the live cloud, attributes it, routes it.
+#[derive(Debug, Parser)]
+#[command(name = "driftd", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Log filter (tracing syntax, e.g. `info`, `driftd=debug`). Logs go to stderr.
+    #[arg(long, global = true, env = "DRIFTD_LOG", default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a config file and report every problem in it, with line and column.
+    #[command(after_help = EXIT_CODES)]
+    Validate {
+        /// The config file (also accepted as `--config`).
+        #[arg(value_name = "FILE", conflicts_with = "config")]
+        file: Option<PathBuf>,
+        /// The config file.
+        #[arg(
+            long,
+            short,
+            env = "DRIFTD_CONFIG",
+            default_value = "/etc/driftd/config.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Read a target's state sources and print the inventory, storing the scan.
+    #[command(after_help = EXIT_CODES)]
+    Scan {
+        /// The config file.
+        #[arg(
+            long,
+            short,
+            env = "DRIFTD_CONFIG",
+            default_value = "/etc/driftd/config.toml"
+        )]
+        config: PathBuf,
+        /// The target to scan (its `name` in the config).
+        #[arg(long, short)]
+        target: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Work with Terraform state files directly.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print a state file's resources (sensitive values are never shown).
+    #[command(after_help = EXIT_CODES)]
+    Show {
+        /// A Terraform state file (format version 4).
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config)),
+        Command::Scan {
+            config,
+            target,
+            format,
+        } => scan(&config, &target, format),
+        Command::State(StateCommand::Show { file, format }) => state_show(&file, format),
+    }
+}
+
+fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match crate::config::Config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} target(s))",
+                path.display(),
+                config.targets.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}", e.render());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn scan(config: &std::path::Path, target: &str, format: Format) -> anyhow::Result<ExitCode> {
+    let _ = (config, target, format);
+    anyhow::bail!("scan is wired up with the sources and store")
+}
+
+#[derive(Serialize)]
+struct StateShow<'a> {
+    /// Version of this JSON document's shape.
+    schema_version: u32,
+    origin: &'a str,
+    format_version: u64,
+    terraform_version: Option<&'a str>,
+    serial: u64,
+    lineage: Option<&'a str>,
+    managed: usize,
+    data_sources: usize,
+    resources: Vec<ResourceRow<'a>>,
+    diagnostics: &'a [Diagnostic],
+}
+
+#[derive(Serialize)]
+struct ResourceRow<'a> {
+    address: String,
+    mode: Mode,
+    #[serde(rename = "type")]
+    resource_type: &'a str,
+    provider: String,
+    id: &'a str,
+    status: crate::model::InstanceStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deposed: Option<&'a str>,
+    sensitive_paths: Vec<String>,
+}
+
+fn state_show(file: &std::path::Path, format: Format) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let origin: Origin = Origin::from(file.display().to_string());
+    // Nothing is stored: a throwaway key hashes sensitive values for this run only.
+    let state = parse_state(&bytes, &origin, &SecretKey::random())?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &state_show_json(&state, &origin))?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = state
+                .resources
+                .iter()
+                .map(|r| {
+                    let mut status = match r.status {
+                        crate::model::InstanceStatus::Ready => String::new(),
+                        crate::model::InstanceStatus::Tainted => "tainted".into(),
+                    };
+                    if let Some(d) = &r.deposed {
+                        status = format!("deposed {d}");
+                    }
+                    vec![r.address.to_string(), r.key.id.clone(), status]
+                })
+                .collect();
+            write!(out, "{}", table(&["ADDRESS", "ID", "STATUS"], &rows))?;
+            writeln!(
+                out,
+                "\n{}: format {}, terraform {}, serial {}: {} managed, {} data source instance(s)",
+                origin,
+                state.meta.format_version,
+                state.meta.terraform_version.as_deref().unwrap_or("unknown"),
+                state.meta.serial,
+                state.managed().count(),
+                state.data_sources().count()
+            )?;
+            for d in &state.diagnostics {
+                eprintln!("{d}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state_show_json<'a>(state: &'a StateFile, origin: &'a Origin) -> StateShow<'a> {
+    StateShow {
+        schema_version: 1,
+        origin,
+        format_version: state.meta.format_version,
+        terraform_version: state.meta.terraform_version.as_deref(),
+        serial: state.meta.serial,
+        lineage: state.meta.lineage.as_deref(),
+        managed: state.managed().count(),
+        data_sources: state.data_sources().count(),
+        resources: state
+            .resources
+            .iter()
+            .map(|r| ResourceRow {
+                address: r.address.to_string(),
+                mode: r.address.mode,
+                resource_type: &r.key.resource_type,
+                provider: r.provider.to_string(),
+                id: &r.key.id,
+                status: r.status,
+                deposed: r.deposed.as_deref(),
+                sensitive_paths: r.sensitive_paths.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        diagnostics: &state.diagnostics,
+    }
+}
