@@ -20,6 +20,7 @@ use driftd::graph::{EdgeKind, ResourceGraph};
 use driftd::model::Origin;
 use driftd::secrets::SecretKey;
 use driftd::state::{StateFile, parse_state};
+use driftd::store::{ScanOutcome, ScanStatus, Side, Store, StoreStats};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -38,12 +39,18 @@ fn main() {
         Some("generate") => {
             let (file, templates) = synthetic_state();
             println!(
-                "{} ({} bytes, {} templates instances, {} ids per batch)",
+                "{} ({} bytes, {} template instances, {} ids per batch)",
                 file.path.display(),
                 file.bytes,
                 templates.instances_per_batch(),
                 templates.id_count()
             );
+            if let Some(st) = file.stats {
+                println!(
+                    "generated in {:.2} s: {} managed instances in {} resources, {} batches",
+                    file.generate_secs, st.managed_instances, st.resources, st.batches
+                );
+            }
         }
         _ => run_all(),
     }
@@ -199,9 +206,14 @@ fn run_all() {
     let bytes = std::fs::read(&file.path).expect("read the synthetic state");
     let origin = Origin::from("synthetic.tfstate");
     let mut parse_times = Vec::new();
-    let mut state = None;
+    let mut drop_times = Vec::new();
+    let mut state: Option<StateFile> = None;
     for run in 0..RUNS {
-        drop(state.take());
+        if let Some(s) = state.take() {
+            let started = Instant::now();
+            drop(s);
+            drop_times.push(started.elapsed());
+        }
         let started = Instant::now();
         let s = parse(&bytes, &origin);
         parse_times.push(started.elapsed());
@@ -227,6 +239,16 @@ fn run_all() {
         .iter()
         .map(|r| r.attributes.as_str().len())
         .sum();
+    let model = ModelBytes::of(&state);
+
+    // For scale: serde_json checking the same bytes without building anything.
+    let skim_times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).expect("valid JSON");
+            started.elapsed()
+        })
+        .collect();
     drop(bytes);
 
     // The resource graph.
@@ -259,8 +281,33 @@ fn run_all() {
     let connected = (0..state.resources.len())
         .filter(|&i| !graph.neighbours(i).is_empty())
         .count();
+    // Generator check: every edge stays inside its batch (names end in `_b{k}`).
+    let batch_of = |i: usize| {
+        state.resources[i]
+            .address
+            .name
+            .rsplit_once("_b")
+            .map(|(_, k)| k)
+    };
+    let cross_batch = (0..state.resources.len())
+        .flat_map(|i| {
+            graph
+                .neighbours(i)
+                .into_iter()
+                .map(move |n| (i, n.resource))
+        })
+        .filter(|&(a, b)| batch_of(a) != batch_of(b))
+        .count();
+    if cross_batch > 0 {
+        eprintln!("WARNING: {cross_batch} edges join different batches of the synthetic state");
+    } else {
+        eprintln!("no edge joins two batches of the synthetic state");
+    }
     let edge_count = graph.edge_count();
     drop(graph);
+
+    // The store: the scan in a fresh database file, then the same scan again.
+    let store = store_twice(&state.resources);
     drop(state);
 
     // Peak memory, in a fresh process.
@@ -308,7 +355,8 @@ fn run_all() {
     println!("{}", machine());
     println!(
         "Input: `{}`: {:.1} MB ({} bytes), {} resource instances ({} managed, {} distinct keys), \
-         {} batches of {} template instances, {:.1} MB of compact attributes, {} references.",
+         {} batches of {} template instances (no graph edge between batches: {}), \
+         {:.1} MB of compact attributes, {} references.",
         file.path.file_name().unwrap().to_string_lossy(),
         size / MB,
         file.bytes,
@@ -317,6 +365,11 @@ fn run_all() {
         distinct_keys,
         managed.div_ceil(templates.instances_per_batch()),
         templates.instances_per_batch(),
+        if cross_batch == 0 {
+            "checked"
+        } else {
+            "**violated**"
+        },
         attr_bytes as f64 / MB,
         references,
     );
@@ -335,6 +388,11 @@ fn run_all() {
         secs(parse_median)
     );
     println!(
+        "| Dropping the parsed model, best of {} | | {} | |",
+        drop_times.len(),
+        secs(best(&drop_times))
+    );
+    println!(
         "| Peak RSS of a process that reads and parses the file (VmHWM) | ≤ 2.5 × file | {:.2} × ({:.0} MB) | {} |",
         rss_ratio,
         mem.hwm_kb as f64 * 1024.0 / MB,
@@ -345,6 +403,11 @@ fn run_all() {
         mem.start_kb as f64 * 1024.0 / MB,
         mem.read_kb as f64 * 1024.0 / MB,
         mem.parsed_kb as f64 * 1024.0 / MB
+    );
+    println!(
+        "| For scale: serde_json validating the bytes (`IgnoredAny`), best of {RUNS} | | {:.0} MB/s ({}) | |",
+        mbps(best(&skim_times)),
+        secs(best(&skim_times))
     );
     println!(
         "| python3 `json.load`, best of {RUNS} (start-up {} subtracted) | | {:.0} MB/s ({}) | |",
@@ -378,7 +441,217 @@ fn run_all() {
     println!(
         "| Graph edges | | {edge_count} ({refs} reference, {depends_on} depends-on); {connected} resources have an edge | |"
     );
-    println!("| Store the scan in SQLite | < 5 s | not measured: no store module yet | |");
+    println!(
+        "| Store the scan: fresh database file, one transaction (begin_scan, store_resources, finish_scan, commit) | < 5 s | {} | {} |",
+        secs(store.first),
+        verdict(store.first < Duration::from_secs(5))
+    );
+    println!(
+        "| … of which `store_resources` | | {} ({} new versions, {} new snapshots) | |",
+        secs(store.first_store_resources),
+        store.first_stats.new_versions,
+        store.first_stats.new_snapshots
+    );
+    println!(
+        "| Store the same scan again (new scan, same resources) | | {} ({} new snapshots) | |",
+        secs(store.second),
+        store.second_stats.new_snapshots
+    );
+    println!(
+        "| New resource-version rows from the second store | 0 | {} (`new_versions` {}; rows {} → {}) | {} |",
+        store.rows_after_second - store.rows_after_first,
+        store.second_stats.new_versions,
+        store.rows_after_first,
+        store.rows_after_second,
+        verdict(
+            store.rows_after_second == store.rows_after_first
+                && store.second_stats.new_versions == 0
+        )
+    );
+    println!(
+        "| Store the scan with one resource changed (new scan) | | {} ({} new versions, {} new snapshots) | |",
+        secs(store.one_changed),
+        store.one_changed_stats.new_versions,
+        store.one_changed_stats.new_snapshots
+    );
+    println!(
+        "| Database size after the three scans (file + WAL) | | {:.0} MB | |",
+        store.db_bytes as f64 / MB
+    );
+    println!();
+    println!(
+        "Model heap (estimated from lengths and capacities, allocator overhead excluded): \
+         attributes {:.0} MB, dependencies {:.0} MB, references {:.0} MB, \
+         address/key/provider/alias strings {:.0} MB, `Resource` structs {:.0} MB; \
+         {:.1} heap blocks per resource.",
+        model.attributes as f64 / MB,
+        model.dependencies as f64 / MB,
+        model.references as f64 / MB,
+        model.strings as f64 / MB,
+        model.structs as f64 / MB,
+        model.blocks as f64 / model.resources as f64,
+    );
+}
+
+struct StoreRun {
+    first: Duration,
+    first_store_resources: Duration,
+    first_stats: StoreStats,
+    second: Duration,
+    second_stats: StoreStats,
+    rows_after_first: i64,
+    rows_after_second: i64,
+    one_changed: Duration,
+    one_changed_stats: StoreStats,
+    db_bytes: u64,
+}
+
+fn store_twice(resources: &[driftd::model::Resource]) -> StoreRun {
+    let path = data_dir().join("store-bench.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let store = Store::open(&path).expect("open the store");
+    let with_resources =
+        |resources: &[driftd::model::Resource], label: &str| -> (Duration, Duration, StoreStats) {
+            let started = Instant::now();
+            let (inner, stats) = store
+                .write(|w| {
+                    let target = w.upsert_target("bench", "prod")?;
+                    let scan = w.begin_scan(target, chrono::Utc::now())?;
+                    let t = Instant::now();
+                    let stats = w.store_resources(scan, Side::Desired, resources)?;
+                    let inner = t.elapsed();
+                    w.finish_scan(
+                        scan,
+                        &ScanOutcome {
+                            ended_at: chrono::Utc::now(),
+                            status: ScanStatus::Complete,
+                            source_versions: Vec::new(),
+                            diagnostics: Vec::new(),
+                        },
+                    )?;
+                    Ok::<_, driftd::store::StoreError>((inner, stats))
+                })
+                .expect("store the scan");
+            let total = started.elapsed();
+            eprintln!(
+                "store {label}: {} ({} in store_resources)",
+                secs(total),
+                secs(inner)
+            );
+            (total, inner, stats)
+        };
+    let scan = |label: &str| with_resources(resources, label);
+    let rows = || -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the store read-only");
+        conn.query_row("SELECT count(*) FROM resource_versions", [], |r| r.get(0))
+            .expect("count resource versions")
+    };
+    let (first, first_store_resources, first_stats) = scan("first scan");
+    let rows_after_first = rows();
+    let (second, _, second_stats) = scan("same scan again");
+    let rows_after_second = rows();
+    // The usual case in a daemon: the state changed a little. One resource differs.
+    let mut changed = resources.to_vec();
+    changed[0].schema_version += 1;
+    let (one_changed, _, one_changed_stats) = with_resources(&changed, "one resource changed");
+    drop(changed);
+    drop(store);
+    let db_bytes = ["", "-wal"]
+        .iter()
+        .map(|suffix| {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            std::fs::metadata(p).map_or(0, |m| m.len())
+        })
+        .sum();
+    StoreRun {
+        first,
+        first_store_resources,
+        first_stats,
+        second,
+        second_stats,
+        rows_after_first,
+        rows_after_second,
+        one_changed,
+        one_changed_stats,
+        db_bytes,
+    }
+}
+
+/// Where the model's memory goes (lengths and capacities; allocator overhead not counted).
+#[derive(Default)]
+struct ModelBytes {
+    resources: usize,
+    structs: usize,
+    attributes: usize,
+    dependencies: usize,
+    references: usize,
+    strings: usize,
+    blocks: usize,
+}
+
+impl ModelBytes {
+    fn of(state: &StateFile) -> ModelBytes {
+        let mut m = ModelBytes {
+            resources: state.resources.len(),
+            structs: state.resources.capacity() * std::mem::size_of::<driftd::model::Resource>(),
+            ..ModelBytes::default()
+        };
+        let string = |s: &String, m: &mut ModelBytes| {
+            if s.capacity() > 0 {
+                m.strings += s.capacity();
+                m.blocks += 1;
+            }
+        };
+        for r in &state.resources {
+            m.attributes += r.attributes.as_str().len();
+            m.blocks += 1;
+            m.dependencies += r.dependencies.capacity() * std::mem::size_of::<String>()
+                + r.dependencies.iter().map(String::capacity).sum::<usize>();
+            m.blocks += usize::from(r.dependencies.capacity() > 0) + r.dependencies.len();
+            m.references += r.references.capacity()
+                * std::mem::size_of::<driftd::model::Reference>()
+                + r.references
+                    .iter()
+                    .map(|x| x.attribute.capacity() + x.value.capacity())
+                    .sum::<usize>();
+            m.blocks += usize::from(r.references.capacity() > 0) + 2 * r.references.len();
+            for s in [
+                &r.key.provider,
+                &r.key.resource_type,
+                &r.key.id,
+                &r.address.resource_type,
+                &r.address.name,
+                &r.provider.hostname,
+                &r.provider.namespace,
+                &r.provider.name,
+            ] {
+                string(s, &mut m);
+            }
+            for s in [
+                &r.address.module,
+                &r.provider.alias,
+                &r.provider.module,
+                &r.deposed,
+                &r.aliases.arn,
+                &r.aliases.name,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                string(s, &mut m);
+            }
+        }
+        m
+    }
 }
 
 fn machine() -> String {
@@ -408,12 +681,15 @@ fn machine() -> String {
             })
             .unwrap_or_else(|_| "unknown".into())
     };
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
-        "Date {} · {} CPUs ({cpu}) · {:.1} GiB RAM · {} · {}",
+        "Date {} · {} CPUs ({cpu}) · {:.1} GiB RAM · {} · {} · load average at the end {}",
         chrono::Utc::now().format("%Y-%m-%d"),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         mem_kb as f64 / 1024.0 / 1024.0,
         version("rustc"),
         version("python3"),
+        load.join(" "),
     )
 }

@@ -19,7 +19,12 @@
 //! Ids (length ≥ 8, no quote or backslash) are the top-level `id` and `name`
 //! of every managed instance and the last component of its `id`/`arn` ARNs.
 //! An id that contains another id is not one itself: it changes with the id
-//! inside it (`sg-0b5e…,Blueprint`, `cluster:addon`, `r-rtb-…`). New values:
+//! inside it (`sg-0b5e…,Blueprint`, `cluster:addon`, `r-rtb-…`). Shorter names
+//! (3 to 7 bytes) that are a resource's identity (its `name`, found in its own
+//! `id` or `arn`: an EKS cluster `sandbox`, an ECR repository `ndh`) are ids
+//! too, but only where they name it: as a path or ARN component, or as the
+//! whole value of a name-like key; otherwise every copy's `cluster_name =
+//! "sandbox"` would refer to the clusters of all batches. New values:
 //! - `prefix-hexdigits` (≥ 6 hex digits, lowercase) keeps its shape with new
 //!   hex digits; plain lowercase hex strings (not all digits) likewise;
 //! - anything else gets the suffix `-b{k:04}`.
@@ -40,7 +45,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump whenever the output for the same templates changes (invalidates caches).
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// Ids shorter than this are not substituted globally (too likely to hit unrelated text).
 const MIN_ID_LEN: usize = 8;
@@ -195,6 +200,7 @@ impl TemplateSet {
         let mut raws: Vec<RawRes> = Vec::new();
         let mut files = Vec::new();
         let mut id_set: HashSet<String> = HashSet::new();
+        let mut short_names: HashSet<String> = HashSet::new();
         for (f, (name, text)) in states.iter().enumerate() {
             let top: Ordered = serde_json::from_str(text).map_err(|e| bad(name, e))?;
             let Some(resources) = top.get("resources") else {
@@ -213,6 +219,7 @@ impl TemplateSet {
                 };
                 for inst in &instances {
                     collect_ids(inst, &mut id_set);
+                    collect_short_names(inst, &mut short_names);
                 }
                 count += instances.len();
                 raws.push(RawRes {
@@ -234,11 +241,15 @@ impl TemplateSet {
             })
         };
         let keep: Vec<bool> = (0..ids.len()).map(|i| !contains_other(i)).collect();
-        let ids: Vec<String> = ids
+        let mut ids: Vec<String> = ids
             .into_iter()
             .zip(keep)
             .filter_map(|(id, k)| k.then_some(id))
             .collect();
+        // Short names last (they only match where they name a resource), longest first.
+        let mut short_names: Vec<String> = short_names.into_iter().collect();
+        short_names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        ids.extend(short_names);
         let finders: Vec<memchr::memmem::Finder<'static>> = ids
             .iter()
             .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
@@ -423,6 +434,8 @@ pub struct SynthFile {
     /// Whether this call generated it (false: it was cached).
     pub generated: bool,
     pub generate_secs: f64,
+    /// What was written, when this call generated the file.
+    pub stats: Option<SynthStats>,
 }
 
 /// Returns the synthetic state with `instances` managed instances under `dir`, generating it
@@ -443,6 +456,7 @@ pub fn ensure_state(
             bytes: meta.len(),
             generated: false,
             generate_secs: 0.0,
+            stats: None,
         });
     }
     let started = std::time::Instant::now();
@@ -455,6 +469,7 @@ pub fn ensure_state(
         bytes: stats.bytes,
         generated: true,
         generate_secs: started.elapsed().as_secs_f64(),
+        stats: Some(stats),
     })
 }
 
@@ -542,6 +557,7 @@ fn tokenise(
     let mut sites: Vec<(usize, usize, u32)> = Vec::new();
     for (j, finder) in finders.iter().enumerate() {
         let len = ids[j].len();
+        let short = len < MIN_ID_LEN;
         for start in finder.find_iter(text) {
             let end = start + len;
             let span = allowed[start];
@@ -549,6 +565,9 @@ fn tokenise(
                 || allowed[end - 1] != span
                 || claimed[start..end].iter().any(|&c| c)
             {
+                continue;
+            }
+            if short && !short_name_site(p, &p.strings[span as usize], start, end) {
                 continue;
             }
             claimed[start..end].fill(true);
@@ -584,6 +603,56 @@ fn tokenise(
     }
     pieces.lit(&p.out[at..]);
     pieces
+}
+
+/// Whether a short name (fewer than [`MIN_ID_LEN`] bytes) found at `start..end` in string
+/// `span` stands for the resource it names: a component of a path or ARN (between `/` or
+/// `:` and the string's ends), or the whole value of a name-like key (`name`, `*_name`,
+/// `cluster`, `repository`…).
+fn short_name_site(p: &Pretty, span: &StrSpan, start: usize, end: usize) -> bool {
+    let text = p.out.as_bytes();
+    let inside = span.range.clone();
+    let before = (start > inside.start).then(|| text[start - 1]);
+    let after = (end < inside.end).then(|| text[end]);
+    if before.is_none() && after.is_none() {
+        let Some(key) = &span.key else { return false };
+        let key = &p.out[key.clone()];
+        return matches!(
+            key,
+            "id" | "name"
+                | "cluster"
+                | "repository"
+                | "role"
+                | "roles"
+                | "bucket"
+                | "group"
+                | "user"
+        ) || key.ends_with("_name");
+    }
+    let edge = |b: Option<u8>| b.is_none_or(|b| b == b'/' || b == b':');
+    edge(before) && edge(after)
+}
+
+/// The short names an instance contributes: a top-level `name` of 3 to 7 bytes that its
+/// own `id` or `arn` contains (so it is the resource's identity, like an EKS cluster
+/// `sandbox` or an ECR repository `ndh`, not a label like a security group's `default`).
+fn collect_short_names(instance: &Ordered<'_>, out: &mut HashSet<String>) {
+    let attrs: Option<HashMap<String, serde_json::Value>> = instance
+        .get("attributes")
+        .or_else(|| instance.get("attributes_flat"))
+        .and_then(|raw| serde_json::from_str(raw.get()).ok());
+    let Some(attrs) = attrs else { return };
+    let text = |key: &str| match attrs.get(key) {
+        Some(serde_json::Value::String(v)) => v.as_str(),
+        _ => "",
+    };
+    let name = text("name");
+    if (3..MIN_ID_LEN).contains(&name.len())
+        && !name.contains(['"', '\\'])
+        && (text("id").contains(name) || text("arn").contains(name))
+    {
+        out.insert(name.to_string());
+    }
 }
 
 /// The ids an instance contributes: top-level `id` and `name`, the last component of ARNs.
@@ -686,6 +755,8 @@ struct StrSpan {
     range: std::ops::Range<usize>,
     /// An object key made of `[a-z0-9_]` only: a schema attribute name, never substituted.
     identifier_key: bool,
+    /// For a value: the object key it sits under (through arrays), as a range of `out`.
+    key: Option<std::ops::Range<usize>>,
 }
 
 impl Pretty {
@@ -695,6 +766,8 @@ impl Pretty {
         let mut stack: Vec<u8> = Vec::new();
         let mut expect_key = false;
         let mut key_is_id = false;
+        // The current member key of each open container (arrays inherit their parent's).
+        let mut keys: Vec<Option<std::ops::Range<usize>>> = Vec::new();
         let mut i = 0;
         let newline = |out: &mut String, depth: usize| {
             out.push('\n');
@@ -723,9 +796,13 @@ impl Pretty {
                         let identifier_key = content
                             .iter()
                             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                        if let Some(k) = keys.last_mut() {
+                            *k = Some(range.clone());
+                        }
                         self.strings.push(StrSpan {
                             range,
                             identifier_key,
+                            key: None,
                         });
                     } else {
                         if stack.len() == 1 && key_is_id && stack[0] == b'{' {
@@ -734,6 +811,7 @@ impl Pretty {
                         self.strings.push(StrSpan {
                             range,
                             identifier_key: false,
+                            key: keys.last().cloned().flatten(),
                         });
                     }
                     expect_key = false;
@@ -753,6 +831,12 @@ impl Pretty {
                     } else {
                         self.out.push(open as char);
                         stack.push(open);
+                        let inherited = if open == b'[' {
+                            keys.last().cloned().flatten()
+                        } else {
+                            None
+                        };
+                        keys.push(inherited);
                         depth += 1;
                         newline(&mut self.out, depth);
                         expect_key = open == b'{';
@@ -761,6 +845,7 @@ impl Pretty {
                 }
                 close @ (b'}' | b']') => {
                     stack.pop();
+                    keys.pop();
                     depth -= 1;
                     newline(&mut self.out, depth);
                     self.out.push(close as char);
