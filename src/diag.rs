@@ -24,11 +24,19 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn warning(subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, subject: subject.into(), message: message.into() }
+        Diagnostic {
+            severity: Severity::Warning,
+            subject: subject.into(),
+            message: message.into(),
+        }
     }
 
     pub fn error(subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, subject: subject.into(), message: message.into() }
+        Diagnostic {
+            severity: Severity::Error,
+            subject: subject.into(),
+            message: message.into(),
+        }
     }
 }
 

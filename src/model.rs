@@ -100,7 +100,11 @@ impl fmt::Display for ProviderAddress {
         if let Some(m) = &self.module {
             write!(f, "{m}.")?;
         }
-        write!(f, "provider[\"{}/{}/{}\"]", self.hostname, self.namespace, self.name)?;
+        write!(
+            f,
+            "provider[\"{}/{}/{}\"]",
+            self.hostname, self.namespace, self.name
+        )?;
         if let Some(a) = &self.alias {
             write!(f, ".{a}")?;
         }
@@ -165,7 +169,9 @@ impl fmt::Display for AttrPath {
             match step {
                 PathStep::Attr(a) if i == 0 => f.write_str(a)?,
                 PathStep::Attr(a) => write!(f, ".{a}")?,
-                PathStep::Key(k) => write!(f, "[{}]", serde_json::to_string(k).unwrap_or_default())?,
+                PathStep::Key(k) => {
+                    write!(f, "[{}]", serde_json::to_string(k).unwrap_or_default())?
+                }
                 PathStep::Index(n) => write!(f, "[{n}]")?,
             }
         }
