@@ -187,10 +187,10 @@ fn classify(
             let status = context.raw().status().as_u16();
             let code = context.err().code().unwrap_or_default();
             let message = context.err().message().unwrap_or_default();
-            let said = if message.is_empty() {
-                format!("{code} (http {status})")
-            } else {
-                format!("{code}: {message} (http {status})")
+            let said = match (code.is_empty(), message.is_empty()) {
+                (true, _) => format!("http {status}"),
+                (false, true) => format!("{code}, http {status}"),
+                (false, false) => format!("{code}: {message}, http {status}"),
             };
             let (bucket, key) = (&source.bucket, &source.key);
             match (code, status) {
@@ -212,26 +212,35 @@ fn classify(
                     ),
                 },
                 (
-                    "AccessDenied"
-                    | "AllAccessDisabled"
-                    | "InvalidAccessKeyId"
+                    "InvalidAccessKeyId"
                     | "SignatureDoesNotMatch"
                     | "ExpiredToken"
                     | "InvalidToken"
-                    | "TokenRefreshRequired"
-                    | "AccountProblem"
-                    | "InvalidObjectState",
+                    | "TokenRefreshRequired",
                     _,
-                )
-                | (_, 401 | 403) => SourceError::AccessDenied {
+                ) => SourceError::AccessDenied {
                     origin,
                     detail: format!(
-                        "{said}; the credentials need s3:GetObject{} on the object, and kms:Decrypt when it is SSE-KMS encrypted",
-                        if source.version_id.is_some() {
-                            " and s3:GetObjectVersion"
-                        } else {
-                            ""
-                        }
+                        "the credentials were rejected ({said}); check the profile, role_arn or the credentials driftd runs with"
+                    ),
+                },
+                ("AccessDenied" | "AllAccessDisabled" | "AccountProblem", _) | (_, 401 | 403) => {
+                    SourceError::AccessDenied {
+                        origin,
+                        detail: format!(
+                            "{said}; the credentials need s3:GetObject{} on the object, and kms:Decrypt when it is SSE-KMS encrypted",
+                            if source.version_id.is_some() {
+                                " and s3:GetObjectVersion"
+                            } else {
+                                ""
+                            }
+                        ),
+                    }
+                }
+                ("InvalidObjectState", _) => SourceError::InvalidSource {
+                    origin,
+                    detail: format!(
+                        "the object is archived ({said}); restore it, or keep states in a storage class that can be read directly"
                     ),
                 },
                 ("PermanentRedirect" | "AuthorizationHeaderMalformed", _) | (_, 301) => {

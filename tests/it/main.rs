@@ -1,3 +1,4 @@
 //! The one integration-test binary: every test module links once.
 
+mod sources;
 mod support;
