@@ -210,7 +210,7 @@ impl Session<'_> {
         let url = self.api_url(segments);
         let response = self
             .fetcher
-            .hcp
+            .hcp_client(&self.origin)?
             .get(url)
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, JSON_API)
@@ -242,7 +242,7 @@ impl Session<'_> {
                 origin: self.origin.clone(),
                 detail: format!("the state version's download url does not parse: {e}"),
             })?;
-        let mut request = self.fetcher.hcp.get(url.clone());
+        let mut request = self.fetcher.hcp_client(&self.origin)?.get(url.clone());
         if same_origin(&url, &self.base) {
             request = request.header(AUTHORIZATION, self.authorization.clone());
         }

@@ -130,9 +130,7 @@ pub(super) async fn fetch(
             url.scheme()
         )));
     }
-    let client = fetcher
-        .http_client(source.skip_tls_verify)
-        .map_err(&invalid)?;
+    let client = fetcher.http_client(&origin, source.skip_tls_verify)?;
 
     // Every secret value sent, to scrub them from anything the server says back.
     let mut secrets: Vec<String> = Vec::new();

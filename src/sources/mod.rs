@@ -121,13 +121,15 @@ pub struct Fetcher {
     options: FetchOptions,
     /// For the `http` backend: follows redirects only within the same origin,
     /// so that custom (possibly secret) headers never reach another host.
-    http: reqwest::Client,
+    /// (A client that cannot be built, a broken TLS setup, fails the sources
+    /// that need it rather than the whole daemon.)
+    http: Result<reqwest::Client, String>,
     /// The same, accepting any TLS certificate (`skip_tls_verify`); built on first use.
     http_insecure: OnceLock<Result<reqwest::Client, String>>,
     /// For the HCP API and state downloads: the bearer token is only ever set
     /// on same-origin requests, and reqwest drops `Authorization` on a
     /// cross-origin redirect, so ordinary redirects are safe here.
-    hcp: reqwest::Client,
+    hcp: Result<reqwest::Client, String>,
     /// AWS configs (credentials, identity cache, HTTP client) per
     /// (region, profile, role, endpoint), so that assumed-role credentials
     /// and connections are reused across fetches.
@@ -136,10 +138,8 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(options: FetchOptions) -> Self {
-        // Building a client only fails when the TLS backend cannot be set up,
-        // which is a broken build, not a runtime condition.
-        let http = http::build_client(&options, false).expect("cannot build the http client");
-        let hcp = hcp::build_client(&options).expect("cannot build the http client");
+        let http = http::build_client(&options, false).map_err(|e| error_chain(&e));
+        let hcp = hcp::build_client(&options).map_err(|e| error_chain(&e));
         Fetcher {
             options,
             http,
@@ -171,15 +171,34 @@ impl Fetcher {
         }
     }
 
-    fn http_client(&self, skip_tls_verify: bool) -> Result<&reqwest::Client, String> {
-        if !skip_tls_verify {
-            return Ok(&self.http);
-        }
-        self.http_insecure
-            .get_or_init(|| http::build_client(&self.options, true).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(Clone::clone)
+    fn http_client(
+        &self,
+        origin: &str,
+        skip_tls_verify: bool,
+    ) -> Result<&reqwest::Client, SourceError> {
+        let client = if skip_tls_verify {
+            self.http_insecure.get_or_init(|| {
+                http::build_client(&self.options, true).map_err(|e| error_chain(&e))
+            })
+        } else {
+            &self.http
+        };
+        client_or_error(client, origin)
     }
+
+    fn hcp_client(&self, origin: &str) -> Result<&reqwest::Client, SourceError> {
+        client_or_error(&self.hcp, origin)
+    }
+}
+
+fn client_or_error<'a>(
+    client: &'a Result<reqwest::Client, String>,
+    origin: &str,
+) -> Result<&'a reqwest::Client, SourceError> {
+    client.as_ref().map_err(|detail| SourceError::HttpClient {
+        origin: origin.to_owned(),
+        detail: detail.clone(),
+    })
 }
 
 /// Why a state could not be fetched. Every message names the source by its
@@ -255,6 +274,12 @@ pub enum SourceError {
     )]
     ChangedWhileReading { origin: String },
 
+    /// No HTTP client could be built (a broken TLS setup on this host).
+    #[error(
+        "cannot set up an http client for state {origin}: {detail}; check this host's tls setup (ca certificates)"
+    )]
+    HttpClient { origin: String, detail: String },
+
     /// The server answered 2xx with something this source cannot use.
     #[error("state {origin}: unexpected response: {detail}")]
     InvalidResponse { origin: String, detail: String },
@@ -313,6 +338,7 @@ impl SourceError {
             | SourceError::GlobNoMatch { .. }
             | SourceError::InvalidSource { .. }
             | SourceError::HcpNoState { .. }
+            | SourceError::HttpClient { .. }
             | SourceError::InvalidResponse { .. } => false,
         }
     }
@@ -330,6 +356,7 @@ impl SourceError {
             | SourceError::Io { origin, .. }
             | SourceError::ChangedWhileReading { origin }
             | SourceError::InvalidResponse { origin, .. }
+            | SourceError::HttpClient { origin, .. }
             | SourceError::AwsCredentials { origin, .. }
             | SourceError::Aws { origin, .. } => Some(origin),
             SourceError::MissingSecret { origin, .. } => origin.as_deref(),
@@ -441,6 +468,8 @@ fn request_error(origin: &str, error: reqwest::Error, options: &FetchOptions) ->
         }
     } else if error.is_connect() {
         SourceError::Unreachable { origin, detail }
+    } else if error.is_builder() {
+        SourceError::InvalidSource { origin, detail }
     } else if error.is_redirect() {
         SourceError::InvalidResponse { origin, detail }
     } else if error.is_body() || error.is_decode() || error.is_request() {

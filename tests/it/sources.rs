@@ -322,6 +322,53 @@ async fn glob_matching_nothing_is_an_error_naming_the_pattern() {
     );
 }
 
+/// Versions are stored between scans: their serialised form is a format.
+#[test]
+fn versions_serialise_to_a_stable_tagged_form() {
+    let versions = [
+        (
+            SourceVersion::File {
+                len: 4464,
+                mtime_ns: 1_700_000_000_123_456_789,
+                serial: Some(5),
+                lineage: Some("9d417764".into()),
+            },
+            r#"{"kind":"file","len":4464,"mtime_ns":1700000000123456789,"serial":5,"lineage":"9d417764"}"#,
+        ),
+        (
+            SourceVersion::S3 {
+                etag: Some("\"0f343b0931126a20f133d67c2b018a3b\"".into()),
+                version_id: None,
+            },
+            r#"{"kind":"s3","etag":"\"0f343b0931126a20f133d67c2b018a3b\"","version_id":null}"#,
+        ),
+        (
+            SourceVersion::Http {
+                etag: None,
+                sha256: "ab".repeat(32),
+            },
+            &format!(
+                r#"{{"kind":"http","etag":null,"sha256":"{}"}}"#,
+                "ab".repeat(32)
+            ),
+        ),
+        (
+            SourceVersion::Hcp {
+                state_version_id: "sv-g4rqST72reoHMM5a".into(),
+                serial: Some(9),
+            },
+            r#"{"kind":"hcp","state_version_id":"sv-g4rqST72reoHMM5a","serial":9}"#,
+        ),
+    ];
+    for (version, json) in versions {
+        assert_eq!(serde_json::to_string(&version).unwrap(), json);
+        assert_eq!(
+            serde_json::from_str::<SourceVersion>(json).unwrap(),
+            version
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // secrets
 
@@ -593,15 +640,27 @@ async fn s3_profile_and_role_are_used() {
         .unwrap();
     assert_eq!(read.content.as_deref(), Some(&state[..]));
 
-    // The role is assumed through STS (moto's) with the profile as the base.
-    source.role_arn = Some(format!(
+    // The role is assumed through STS (moto's) with the profile as the base,
+    // once: the credentials are cached with the config for later fetches.
+    let role = format!(
         "arn:aws:iam::{}:role/driftd-read",
         crate::support::moto::ACCOUNT_ID
-    ));
-    let read = fetch_one(&fetcher, &StateSourceSpec::S3(source.clone()), &none())
-        .await
-        .unwrap();
-    assert_eq!(read.content.as_deref(), Some(&state[..]));
+    );
+    source.role_arn = Some(role.clone());
+    for _ in 0..2 {
+        let read = fetch_one(&fetcher, &StateSourceSpec::S3(source.clone()), &none())
+            .await
+            .unwrap();
+        assert_eq!(read.content.as_deref(), Some(&state[..]));
+    }
+    let data = moto.backend_data().await;
+    let assumed = data["sts"]["AssumedRole"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    assert_eq!(assumed[0]["role_arn"], role.as_str());
+    assert_eq!(assumed[0]["session_name"], "driftd");
 
     source.role_arn = None;
     source.profile = Some("no-such-profile".into());

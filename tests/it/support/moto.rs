@@ -115,6 +115,19 @@ impl MotoServer {
         )
     }
 
+    /// moto's whole in-memory state (`/moto-api/data.json`), e.g. to see
+    /// which roles were assumed: `data["sts"]["AssumedRole"]`.
+    pub async fn backend_data(&self) -> serde_json::Value {
+        let url = format!("{}/moto-api/data.json", self.endpoint_url());
+        reqwest::get(&url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
