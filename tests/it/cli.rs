@@ -233,7 +233,12 @@ fn state_show_never_prints_secrets() {
             .contains(&Value::from("password"))
     );
     assert_eq!(db["status"], "ready");
-    let null = shown["resources"].as_array().unwrap().iter().find(|r| r["type"] == "null_resource").unwrap();
+    let null = shown["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "null_resource")
+        .unwrap();
     assert_eq!(null["status"], "tainted");
 
     let table = driftd(&["state", "show", path.to_str().unwrap()]);
