@@ -37,28 +37,16 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Validate {
         /// The config file (also accepted as `--config`).
-        #[arg(value_name = "FILE", conflicts_with = "config")]
+        #[arg(value_name = "FILE", conflicts_with = "path")]
         file: Option<PathBuf>,
-        /// The config file.
-        #[arg(
-            long,
-            short,
-            env = "DRIFTD_CONFIG",
-            default_value = "/etc/driftd/config.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Read a target's state sources and print the inventory, storing the scan.
     #[command(after_help = EXIT_CODES)]
     Scan {
-        /// The config file.
-        #[arg(
-            long,
-            short,
-            env = "DRIFTD_CONFIG",
-            default_value = "/etc/driftd/config.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// The target to scan (its `name` in the config).
         #[arg(long, short)]
         target: String,
@@ -68,6 +56,19 @@ pub enum Command {
     /// Work with Terraform state files directly.
     #[command(subcommand)]
     State(StateCommand),
+}
+
+/// Where the config file is; shared by every command that reads it.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(
+        long = "config",
+        short = 'c',
+        env = "DRIFTD_CONFIG",
+        default_value = "/etc/driftd/config.toml"
+    )]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,12 +114,12 @@ fn init_logging(filter: &str) {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config)),
+        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config.path)),
         Command::Scan {
             config,
             target,
             format,
-        } => scan(&config, &target, format),
+        } => scan(&config.path, &target, format),
         Command::State(StateCommand::Show { file, format }) => state_show(&file, format),
     }
 }
