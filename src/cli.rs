@@ -37,28 +37,16 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Validate {
         /// The config file (also accepted as `--config`).
-        #[arg(value_name = "FILE", conflicts_with = "config")]
+        #[arg(value_name = "FILE", conflicts_with = "path")]
         file: Option<PathBuf>,
-        /// The config file.
-        #[arg(
-            long,
-            short,
-            env = "DRIFTD_CONFIG",
-            default_value = "/etc/driftd/config.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Read a target's state sources and print the inventory, storing the scan.
     #[command(after_help = EXIT_CODES)]
     Scan {
-        /// The config file.
-        #[arg(
-            long,
-            short,
-            env = "DRIFTD_CONFIG",
-            default_value = "/etc/driftd/config.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// The target to scan (its `name` in the config).
         #[arg(long, short)]
         target: String,
@@ -68,6 +56,19 @@ pub enum Command {
     /// Work with Terraform state files directly.
     #[command(subcommand)]
     State(StateCommand),
+}
+
+/// Where the config file is; shared by every command that reads it.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(
+        long = "config",
+        short = 'c',
+        env = "DRIFTD_CONFIG",
+        default_value = "/etc/driftd/config.toml"
+    )]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,12 +114,12 @@ fn init_logging(filter: &str) {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config)),
+        Command::Validate { file, config } => validate(file.as_deref().unwrap_or(&config.path)),
         Command::Scan {
             config,
             target,
             format,
-        } => scan(&config, &target, format),
+        } => scan(&config.path, &target, format),
         Command::State(StateCommand::Show { file, format }) => state_show(&file, format),
     }
 }
@@ -140,9 +141,149 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn scan(config: &std::path::Path, target: &str, format: Format) -> anyhow::Result<ExitCode> {
-    let _ = (config, target, format);
-    anyhow::bail!("scan is wired up with the sources and store")
+fn scan(config_path: &std::path::Path, target: &str, format: Format) -> anyhow::Result<ExitCode> {
+    let config = match crate::config::Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let Some(target) = config.target(target) else {
+        let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+        anyhow::bail!(
+            "{}: no target named {target:?}; the targets are: {}",
+            config_path.display(),
+            names.join(", ")
+        );
+    };
+    let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
+    let store = crate::store::Store::open(&config.store.path)?;
+    let ctx = crate::scan::ScanContext {
+        store: std::sync::Arc::new(store),
+        fetcher: std::sync::Arc::new(crate::sources::Fetcher::new(Default::default())),
+        key,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(crate::scan::scan_desired(&ctx, target))?;
+
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Versioned<'a> {
+                schema_version: u32,
+                #[serde(flatten)]
+                scan: &'a crate::scan::DesiredScan,
+            }
+            serde_json::to_writer_pretty(
+                &mut out,
+                &Versioned {
+                    schema_version: 1,
+                    scan: &report,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        Format::Table => write!(out, "{}", render_scan(&report))?,
+    }
+    for d in &report.diagnostics {
+        eprintln!("{d}");
+    }
+    Ok(match report.status {
+        crate::store::ScanStatus::Complete => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn render_scan(report: &crate::scan::DesiredScan) -> String {
+    let status = match report.status {
+        crate::store::ScanStatus::Complete => "complete",
+        crate::store::ScanStatus::Partial => "PARTIAL",
+        crate::store::ScanStatus::Failed => "FAILED",
+    };
+    let took = (report.ended_at - report.started_at).num_milliseconds() as f64 / 1000.0;
+    let mut s = format!(
+        "target {} ({}): scan {} {status} in {took:.2} s\n\n",
+        report.target, report.environment, report.scan_id
+    );
+    let rows: Vec<Vec<String>> = report
+        .sources
+        .iter()
+        .map(|src| {
+            let read = match (&src.error, src.reread) {
+                (Some(_), _) => "error".to_string(),
+                (None, true) => "read".to_string(),
+                (None, false) => "unchanged".to_string(),
+            };
+            vec![
+                src.origin.clone(),
+                src.version
+                    .as_ref()
+                    .map(describe_version)
+                    .unwrap_or_default(),
+                read,
+                src.managed.to_string(),
+                src.data_sources.to_string(),
+            ]
+        })
+        .collect();
+    s.push_str(&table(
+        &["STATE", "VERSION", "READ", "MANAGED", "DATA"],
+        &rows,
+    ));
+    s.push('\n');
+    let rows: Vec<Vec<String>> = report
+        .by_type
+        .iter()
+        .map(|(t, c)| vec![t.clone(), c.managed.to_string(), c.data_sources.to_string()])
+        .collect();
+    s.push_str(&table(&["TYPE", "MANAGED", "DATA"], &rows));
+    s.push_str(&format!(
+        "\n{} managed and {} data source instance(s) of {} type(s); {} dependency edge(s); \
+         stored {} resource(s), {} new version(s)\n",
+        report.managed,
+        report.data_sources,
+        report.by_type.len(),
+        report.graph_edges,
+        report.stored.resources,
+        report.stored.new_versions
+    ));
+    for src in report.sources.iter().filter(|s| s.error.is_some()) {
+        s.push_str(&format!(
+            "error: {}\n",
+            src.error.as_deref().unwrap_or_default()
+        ));
+    }
+    s
+}
+
+fn describe_version(v: &crate::sources::SourceVersion) -> String {
+    use crate::sources::SourceVersion as V;
+    match v {
+        V::File {
+            serial: Some(serial),
+            ..
+        } => format!("serial {serial}"),
+        V::File { len, .. } => format!("{len} bytes"),
+        V::S3 {
+            version_id: Some(id),
+            ..
+        } => format!("version {id}"),
+        V::S3 { etag, .. } => format!("etag {}", etag.as_deref().unwrap_or("?")),
+        V::Http { etag: Some(e), .. } => format!("etag {e}"),
+        V::Http { sha256, .. } => format!("sha256 {}", &sha256[..12.min(sha256.len())]),
+        V::Hcp {
+            state_version_id,
+            serial,
+        } => match serial {
+            Some(s) => format!("{state_version_id} (serial {s})"),
+            None => state_version_id.clone(),
+        },
+    }
 }
 
 #[derive(Serialize)]

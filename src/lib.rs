@@ -9,6 +9,8 @@ pub mod diag;
 pub mod graph;
 pub mod model;
 mod output;
+pub mod scan;
 pub mod secrets;
+pub mod sources;
 pub mod state;
 pub mod store;

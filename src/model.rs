@@ -210,14 +210,6 @@ impl Attributes {
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::from_str(self.0.get()).expect("attributes hold valid JSON")
     }
-
-    /// A top-level string attribute (parses the attributes; for occasional use).
-    pub fn get_str(&self, name: &str) -> Option<String> {
-        match self.to_value().get(name) {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            _ => None,
-        }
-    }
 }
 
 impl PartialEq for Attributes {

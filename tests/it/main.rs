@@ -1,7 +1,9 @@
 //! The one integration-test binary: every test module links once.
 
+mod cli;
 mod config;
 mod graph;
+mod sources;
 mod state;
 mod store;
 mod support;

@@ -1,5 +1,9 @@
 //! Shared test helpers: corpus location, temporary dirs, local servers.
 
+pub mod hcp;
+pub mod http_backend;
+pub mod moto;
+
 use std::path::PathBuf;
 
 /// `../shared/corpus` beside the checkout (tests read the corpus in place).
