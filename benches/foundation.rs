@@ -624,9 +624,11 @@ impl ModelBytes {
         for r in &state.resources {
             m.attributes += r.attributes.as_str().len();
             m.blocks += 1;
-            m.dependencies += r.dependencies.capacity() * std::mem::size_of::<String>()
-                + r.dependencies.iter().map(String::capacity).sum::<usize>();
-            m.blocks += usize::from(r.dependencies.capacity() > 0) + r.dependencies.len();
+            // Dependency addresses, types, modules and provider configurations are
+            // interned (shared `Arc`s): only the per-resource pointer vectors count here.
+            m.dependencies +=
+                r.dependencies.capacity() * std::mem::size_of::<std::sync::Arc<str>>();
+            m.blocks += usize::from(r.dependencies.capacity() > 0);
             m.references += r.references.capacity()
                 * std::mem::size_of::<driftd::model::Reference>()
                 + r.references
@@ -634,28 +636,11 @@ impl ModelBytes {
                     .map(|x| x.attribute.capacity() + x.value.capacity())
                     .sum::<usize>();
             m.blocks += usize::from(r.references.capacity() > 0) + 2 * r.references.len();
-            for s in [
-                &r.key.provider,
-                &r.key.resource_type,
-                &r.key.id,
-                &r.address.resource_type,
-                &r.address.name,
-                &r.provider.hostname,
-                &r.provider.namespace,
-                &r.provider.name,
-            ] {
-                string(s, &mut m);
-            }
-            for s in [
-                &r.address.module,
-                &r.provider.alias,
-                &r.provider.module,
-                &r.deposed,
-                &r.aliases.arn,
-                &r.aliases.name,
-            ]
-            .into_iter()
-            .flatten()
+            string(&r.key.id, &mut m);
+            string(&r.address.name, &mut m);
+            for s in [&r.deposed, &r.aliases.arn, &r.aliases.name]
+                .into_iter()
+                .flatten()
             {
                 string(s, &mut m);
             }

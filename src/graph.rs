@@ -74,8 +74,8 @@ impl ResourceGraph {
         let mut by_id: HashMap<&str, Vec<usize>> = HashMap::with_capacity(resources.len());
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut by_arn: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_address: HashMap<(&str, String), Vec<usize>> =
-            HashMap::with_capacity(resources.len());
+        // Dependencies resolve within the state that lists them: origin, then address.
+        let mut by_address: HashMap<&str, HashMap<String, Vec<usize>>> = HashMap::new();
         for (i, r) in resources.iter().enumerate() {
             if !r.key.id.is_empty() {
                 by_id.entry(r.key.id.as_str()).or_default().push(i);
@@ -84,12 +84,14 @@ impl ResourceGraph {
                 by_arn.entry(arn.as_str()).or_default().push(i);
             }
             if let Some(name) = &r.aliases.name {
-                if NAMED_TYPES.contains(&r.key.resource_type.as_str()) {
+                if NAMED_TYPES.contains(&&*r.key.resource_type) {
                     by_name.entry(name.as_str()).or_default().push(i);
                 }
             }
             by_address
-                .entry((&*r.origin, r.address.resource_address()))
+                .entry(&*r.origin)
+                .or_default()
+                .entry(r.address.resource_address())
                 .or_default()
                 .push(i);
         }
@@ -110,7 +112,8 @@ impl ResourceGraph {
         let mut attribute_names: HashMap<&str, Arc<str>> = HashMap::new();
         for (i, r) in resources.iter().enumerate() {
             for dep in &r.dependencies {
-                if let Some(targets) = by_address.get(&(&*r.origin, dep.clone())) {
+                let in_state = by_address.get(&*r.origin);
+                if let Some(targets) = in_state.and_then(|m| m.get(&**dep)) {
                     edges.extend(
                         targets
                             .iter()

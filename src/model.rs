@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::fmt;
+use std::sync::Arc;
 
 /// Whether a state entry is a managed resource or a data source.
 /// Data sources are kept in the model (they feed the graph) but never drift.
@@ -40,10 +41,11 @@ impl fmt::Display for IndexKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Address {
     /// The module path as Terraform writes it (`module.a.module.b`, or `module.a["x"]`),
-    /// `None` for the root module.
-    pub module: Option<String>,
+    /// `None` for the root module. Shared: every resource of a module points at one copy.
+    pub module: Option<Arc<str>>,
     pub mode: Mode,
-    pub resource_type: String,
+    /// Shared with the key (and interned per state): types repeat thousands of times.
+    pub resource_type: Arc<str>,
     pub name: String,
     pub index: Option<IndexKey>,
 }
@@ -116,9 +118,9 @@ impl fmt::Display for ProviderAddress {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResourceKey {
     /// Provider type, e.g. `aws`.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// Terraform resource type, e.g. `aws_security_group`.
-    pub resource_type: String,
+    pub resource_type: Arc<str>,
     /// The cloud's id for the object: the `id` attribute Terraform stores.
     pub id: String,
 }
@@ -186,35 +188,59 @@ impl fmt::Display for AttrPath {
 /// keeps them at about the size of their JSON, and the diff parses one pair at
 /// a time. Sensitive values are already replaced by keyed hashes
 /// (see [`crate::secrets`]): the plaintext never gets this far.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Attributes(Box<RawValue>);
+#[derive(Debug, Clone)]
+pub struct Attributes(Box<str>);
 
 impl Attributes {
-    /// Wraps JSON text that is known to be valid and compact.
+    /// Wraps validated JSON text (kept byte for byte).
     pub fn from_raw(raw: Box<RawValue>) -> Self {
-        Attributes(raw)
+        Attributes(raw.into())
+    }
+
+    /// Wraps text the caller has already validated as JSON, without checking it
+    /// again: the state reader compacts text that serde_json just validated, and a
+    /// second validation pass cost 7% of parsing. Crate-private so the invariant
+    /// stays local.
+    pub(crate) fn from_validated(text: String) -> Self {
+        Attributes(text.into_boxed_str())
     }
 
     /// Serialises a parsed value (used after redaction and for live resources).
     pub fn from_value(value: &serde_json::Value) -> Self {
-        let text = serde_json::to_string(value).expect("a JSON value always serialises");
-        Attributes(RawValue::from_string(text).expect("serde_json output is valid JSON"))
+        Attributes(
+            serde_json::to_string(value)
+                .expect("a JSON value always serialises")
+                .into_boxed_str(),
+        )
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Parses the attributes into a tree, for the diff and for display.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).expect("attributes hold valid JSON")
+        serde_json::from_str(&self.0).expect("attributes hold valid JSON")
+    }
+}
+
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Embedded as JSON (not as a string) wherever a resource is serialised.
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Attributes::from_raw)
     }
 }
 
 impl PartialEq for Attributes {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        self.0 == other.0
     }
 }
 impl Eq for Attributes {}
@@ -240,14 +266,15 @@ pub struct Aliases {
 }
 
 /// Where a resource came from: the state source's label (a path or URL, never a secret).
-pub type Origin = std::sync::Arc<str>;
+pub type Origin = Arc<str>;
 
 /// One resource instance, from a state or (later) from the live cloud.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
     pub key: ResourceKey,
     pub address: Address,
-    pub provider: ProviderAddress,
+    /// Shared by every instance configured by the same provider block.
+    pub provider: Arc<ProviderAddress>,
     pub status: InstanceStatus,
     /// The deposed key when this is a deposed object (create_before_destroy left it behind).
     pub deposed: Option<String>,
@@ -257,8 +284,8 @@ pub struct Resource {
     /// Paths whose values are sensitive (from `sensitive_attributes` and known secret names);
     /// their values in `attributes` are keyed hashes.
     pub sensitive_paths: Vec<AttrPath>,
-    /// Resource addresses from state `dependencies`.
-    pub dependencies: Vec<String>,
+    /// Resource addresses from state `dependencies` (interned: many resources name the same one).
+    pub dependencies: Vec<Arc<str>>,
     /// Candidate references to other resources, found in the attributes.
     pub references: Vec<Reference>,
     /// ARN and name, for resolving references to this resource.

@@ -212,7 +212,7 @@ pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredS
 
     let mut by_type: BTreeMap<String, TypeCount> = BTreeMap::new();
     for r in &resources {
-        let count = by_type.entry(r.key.resource_type.clone()).or_default();
+        let count = by_type.entry(r.key.resource_type.to_string()).or_default();
         match r.address.mode {
             Mode::Managed => count.managed += 1,
             Mode::Data => count.data_sources += 1,

@@ -8,74 +8,68 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub fn unflatten(flat: &BTreeMap<String, String>) -> Value {
-    object_at(flat, "")
+    let entries: Vec<(&str, &str)> = flat.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    object(&entries)
 }
 
-fn object_at(flat: &BTreeMap<String, String>, prefix: &str) -> Value {
-    let mut out = Map::new();
-    let mut names: Vec<&str> = Vec::new();
-    for k in flat
-        .range(prefix.to_string()..)
-        .map(|(k, _)| k.as_str())
-        .take_while(|k| k.starts_with(prefix))
-    {
-        let rest = &k[prefix.len()..];
-        let name = rest.split('.').next().unwrap_or(rest);
-        if names.last() != Some(&name) && !names.contains(&name) {
-            names.push(name);
+/// The entries under one name: its own value (`name`) and its children (`name.rest`).
+#[derive(Default)]
+struct Group<'a> {
+    exact: Option<&'a str>,
+    children: Vec<(&'a str, &'a str)>,
+}
+
+/// Groups keys by their first segment; each level is one pass over its entries.
+fn group<'a>(entries: &[(&'a str, &'a str)]) -> BTreeMap<&'a str, Group<'a>> {
+    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
+    for &(key, value) in entries {
+        match key.split_once('.') {
+            Some((name, rest)) => groups.entry(name).or_default().children.push((rest, value)),
+            None => groups.entry(key).or_default().exact = Some(value),
         }
     }
-    for name in names {
-        let full = format!("{prefix}{name}");
-        out.insert(name.to_string(), value_at(flat, &full));
+    groups
+}
+
+fn object(entries: &[(&str, &str)]) -> Value {
+    let mut out = Map::new();
+    for (name, g) in group(entries) {
+        out.insert(name.to_string(), value(g));
     }
     Value::Object(out)
 }
 
-fn value_at(flat: &BTreeMap<String, String>, full: &str) -> Value {
-    if flat.contains_key(&format!("{full}.%")) {
+fn value(g: Group<'_>) -> Value {
+    let marker = |m: &str| g.children.iter().any(|(k, _)| *k == m);
+    if marker("%") {
         // A map of primitives: the rest of the key, dots and all, is the map key.
-        let inner = format!("{full}.");
-        let mut map = Map::new();
-        for (k, v) in flat
-            .range(inner.clone()..)
-            .take_while(|(k, _)| k.starts_with(&inner))
-        {
-            let key = &k[inner.len()..];
-            if key != "%" {
-                map.insert(key.to_string(), Value::String(v.clone()));
-            }
-        }
-        Value::Object(map)
-    } else if flat.contains_key(&format!("{full}.#")) {
-        let inner = format!("{full}.");
-        let mut elements: Vec<&str> = Vec::new();
-        for (k, _) in flat
-            .range(inner.clone()..)
-            .take_while(|(k, _)| k.starts_with(&inner))
-        {
-            let idx = k[inner.len()..].split('.').next().unwrap_or_default();
-            if idx != "#" && !elements.contains(&idx) {
-                elements.push(idx);
-            }
-        }
-        // List indexes sort numerically; set hashes have no meaningful order.
-        elements.sort_by_key(|e| e.parse::<u64>().unwrap_or(u64::MAX));
-        let items = elements
-            .into_iter()
-            .map(|idx| {
-                let at = format!("{inner}{idx}");
-                match flat.get(&at) {
-                    Some(v) => Value::String(v.clone()),
-                    None => object_at(flat, &format!("{at}.")),
-                }
-            })
+        let map = g
+            .children
+            .iter()
+            .filter(|(k, _)| *k != "%")
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect();
-        Value::Array(items)
-    } else if let Some(v) = flat.get(full) {
-        Value::String(v.clone())
+        Value::Object(map)
+    } else if marker("#") {
+        let mut elements: Vec<(&str, Group)> = group(&g.children)
+            .into_iter()
+            .filter(|(idx, _)| *idx != "#")
+            .collect();
+        // List indexes sort numerically; set hashes have no meaningful order.
+        elements.sort_by_key(|(idx, _)| idx.parse::<u64>().unwrap_or(u64::MAX));
+        Value::Array(
+            elements
+                .into_iter()
+                .map(|(_, e)| match (e.exact, e.children.is_empty()) {
+                    (Some(v), true) => Value::String(v.to_string()),
+                    _ => object(&e.children),
+                })
+                .collect(),
+        )
+    } else if let (Some(v), true) = (g.exact, g.children.is_empty()) {
+        Value::String(v.to_string())
     } else {
-        object_at(flat, &format!("{full}."))
+        object(&g.children)
     }
 }
 

@@ -23,7 +23,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// The state format driftd reads.
 pub const SUPPORTED_FORMAT: u64 = 4;
@@ -170,13 +171,19 @@ struct RawInstance<'a> {
     schema_version: u64,
     #[serde(default, borrow)]
     attributes: Option<&'a RawValue>,
-    #[serde(default)]
-    attributes_flat: Option<BTreeMap<String, String>>,
+    /// Parsed only when present (rare), so the common path skips it cheaply.
+    #[serde(default, borrow)]
+    attributes_flat: Option<&'a RawValue>,
     #[serde(default, borrow)]
     sensitive_attributes: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    dependencies: Vec<Cow<'a, str>>,
+    dependencies: Vec<BorrowedStr<'a>>,
 }
+
+/// serde borrows a `Cow<str>` only when it is a field, not inside a `Vec`:
+/// this newtype makes the dependency strings borrow from the state text.
+#[derive(Deserialize)]
+struct BorrowedStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Only the header, for telling a v3 or future state apart when the full parse fails.
 #[derive(Deserialize)]
@@ -189,6 +196,17 @@ pub fn parse_state(
     bytes: &[u8],
     origin: &Origin,
     key: &SecretKey,
+) -> Result<StateFile, StateError> {
+    parse_state_with(bytes, origin, key, PARALLEL_THRESHOLD_BYTES)
+}
+
+/// `parse_state`, building on several threads when the text is at least
+/// `parallel_from` bytes long (tests compare both paths).
+fn parse_state_with(
+    bytes: &[u8],
+    origin: &Origin,
+    key: &SecretKey,
+    parallel_from: usize,
 ) -> Result<StateFile, StateError> {
     let o = || origin.to_string();
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -253,10 +271,9 @@ pub fn parse_state(
         lineage: raw.lineage.map(Cow::into_owned),
     };
     let raw_resources = raw.resources.unwrap_or_default();
-    let mut resources = Vec::with_capacity(raw_resources.iter().map(|r| r.instances.len()).sum());
-    for r in raw_resources {
-        build_resource(r, origin, key, &mut resources, &mut diagnostics);
-    }
+    let parallel = bytes.len() >= parallel_from;
+    let (resources, more) = build_resources(raw_resources, parallel, origin, key);
+    diagnostics.extend(more);
     Ok(StateFile {
         meta,
         resources,
@@ -311,10 +328,105 @@ fn check_version(
     }
 }
 
+/// States smaller than this are built on the calling thread.
+const PARALLEL_THRESHOLD_BYTES: usize = 8 << 20;
+
+/// Builds the model from the raw resources, in state order. Large states are split
+/// into contiguous chunks built on scoped threads: after serde's pass, the work is
+/// per instance and independent.
+fn build_resources(
+    raw: Vec<RawResource<'_>>,
+    parallel: bool,
+    origin: &Origin,
+    key: &SecretKey,
+) -> (Vec<Resource>, Vec<Diagnostic>) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let total: usize = raw.iter().map(|r| r.instances.len()).sum();
+    let build = |chunk: Vec<RawResource<'_>>| {
+        let mut resources = Vec::with_capacity(chunk.iter().map(|r| r.instances.len()).sum());
+        let mut diagnostics = Vec::new();
+        let mut interner = Interner::default();
+        for r in chunk {
+            build_resource(
+                r,
+                origin,
+                key,
+                &mut interner,
+                &mut resources,
+                &mut diagnostics,
+            );
+        }
+        (resources, diagnostics)
+    };
+    if threads == 1 || !parallel {
+        return build(raw);
+    }
+    // Split by instance count so each thread gets about the same work.
+    let per_chunk = total.div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<RawResource>> = Vec::with_capacity(threads);
+    let mut current = Vec::new();
+    let mut in_current = 0;
+    for r in raw {
+        in_current += r.instances.len();
+        current.push(r);
+        if in_current >= per_chunk {
+            chunks.push(std::mem::take(&mut current));
+            in_current = 0;
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    let parts: Vec<(Vec<Resource>, Vec<Diagnostic>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| scope.spawn(move || build(c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("building resources does not panic"))
+            .collect()
+    });
+    // Grow the first part in place (large allocations are remapped, not copied)
+    // rather than copying every part into a new vector: that copy doubled the
+    // model's peak memory.
+    let mut parts = parts.into_iter();
+    let (mut resources, mut diagnostics) = parts.next().unwrap_or_default();
+    let rest: Vec<(Vec<Resource>, Vec<Diagnostic>)> = parts.collect();
+    resources.reserve_exact(rest.iter().map(|(r, _)| r.len()).sum());
+    for (mut r, d) in rest {
+        resources.append(&mut r);
+        diagnostics.extend(d);
+    }
+    (resources, diagnostics)
+}
+
+/// Shares the strings that repeat across a state (types, modules, dependency
+/// addresses, provider configurations) instead of allocating them per instance.
+#[derive(Default)]
+struct Interner {
+    strings: HashSet<Arc<str>>,
+    providers: HashMap<String, Arc<ProviderAddress>>,
+}
+
+impl Interner {
+    fn string(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(s) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.insert(shared.clone());
+        shared
+    }
+}
+
 fn build_resource(
     r: RawResource<'_>,
     origin: &Origin,
     key: &SecretKey,
+    interner: &mut Interner,
     out: &mut Vec<Resource>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -329,33 +441,44 @@ fn build_resource(
             return;
         }
     };
-    let module = r.module.map(Cow::into_owned).filter(|m| !m.is_empty());
-    let provider = parse_provider_address(&r.provider).unwrap_or_else(|| {
-        let name = r
-            .resource_type
-            .split('_')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        diagnostics.push(Diagnostic::warning(
-            format!("{origin}: {}", r.provider),
-            format!(
-                "provider address not understood; assuming provider {name:?} from the resource type"
-            ),
-        ));
-        ProviderAddress {
-            hostname: provider::DEFAULT_REGISTRY.into(),
-            namespace: "-".into(),
-            name,
-            alias: None,
-            module: module.clone(),
+    let module = r
+        .module
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| interner.string(m));
+    let resource_type = interner.string(&r.resource_type);
+    let provider = match interner.providers.get(r.provider.as_ref()) {
+        Some(p) => p.clone(),
+        None => {
+            let parsed = parse_provider_address(&r.provider).unwrap_or_else(|| {
+                let name = r.resource_type.split('_').next().unwrap_or_default().to_string();
+                diagnostics.push(Diagnostic::warning(
+                    format!("{origin}: {}", r.provider),
+                    format!(
+                        "provider address not understood; assuming provider {name:?} from the resource type"
+                    ),
+                ));
+                ProviderAddress {
+                    hostname: provider::DEFAULT_REGISTRY.into(),
+                    namespace: "-".into(),
+                    name,
+                    alias: None,
+                    module: module.as_deref().map(str::to_string),
+                }
+            });
+            let parsed = Arc::new(parsed);
+            interner
+                .providers
+                .insert(r.provider.to_string(), parsed.clone());
+            parsed
         }
-    });
+    };
+    let provider_name = interner.string(&provider.name);
     for inst in r.instances {
         let address = Address {
             module: module.clone(),
             mode,
-            resource_type: r.resource_type.to_string(),
+            resource_type: resource_type.clone(),
             name: r.name.to_string(),
             index: inst.index_key,
         };
@@ -382,11 +505,23 @@ fn build_resource(
         for p in problems {
             diagnostics.push(Diagnostic::warning(subject(), p));
         }
-        let (attributes_text, from_flat) = match (inst.attributes, &inst.attributes_flat) {
-            (Some(a), _) => (Cow::Borrowed(a.get()), false),
-            (None, Some(flat)) => (Cow::Owned(flatmap::unflatten(flat).to_string()), true),
-            (None, None) => (Cow::Borrowed("{}"), false),
-        };
+        let (attributes_text, from_flat) =
+            match (inst.attributes, inst.attributes_flat) {
+                (Some(a), _) => (Cow::Borrowed(a.get()), false),
+                (None, Some(flat)) => {
+                    match serde_json::from_str::<BTreeMap<String, String>>(flat.get()) {
+                        Ok(flat) => (Cow::Owned(flatmap::unflatten(&flat).to_string()), true),
+                        Err(e) => {
+                            diagnostics.push(Diagnostic::error(
+                        subject(),
+                        format!("attributes_flat is not a map of strings ({e}); instance skipped"),
+                    ));
+                            continue;
+                        }
+                    }
+                }
+                (None, None) => (Cow::Borrowed("{}"), false),
+            };
         if from_flat {
             diagnostics.push(Diagnostic::warning(
                 subject(),
@@ -394,17 +529,19 @@ fn build_resource(
                  Run `terraform apply -refresh-only` to have Terraform rewrite them",
             ));
         }
-        let scanned = scan::scan_attributes(&attributes_text);
-        let needs_redaction = !declared.is_empty() || mentions_secret_name(&scanned.compact);
+        // Cheap whole-text test first; only text that mentions a secret-like word has
+        // its keys checked (a description that says "password" is not a secret).
+        let scanned =
+            scan::scan_attributes(&attributes_text, mentions_secret_name(&attributes_text));
+        let needs_redaction = !declared.is_empty() || scanned.has_secret_key;
         let (attributes, sensitive_paths) = if needs_redaction {
             let mut value: serde_json::Value =
                 serde_json::from_str(&scanned.compact).expect("compaction keeps valid JSON valid");
             let hashed = sensitive::redact(&mut value, &declared, key);
             (Attributes::from_value(&value), hashed)
         } else {
-            let raw =
-                RawValue::from_string(scanned.compact).expect("compaction keeps valid JSON valid");
-            (Attributes::from_raw(raw), Vec::new())
+            // serde_json validated this text; compaction only dropped whitespace.
+            (Attributes::from_validated(scanned.compact), Vec::new())
         };
         let id = match scanned.id {
             Some(id) => id,
@@ -434,7 +571,7 @@ fn build_resource(
         };
         out.push(Resource {
             key: ResourceKey {
-                provider: provider.name.clone(),
+                provider: provider_name.clone(),
                 resource_type: address.resource_type.clone(),
                 id,
             },
@@ -445,7 +582,11 @@ fn build_resource(
             schema_version: inst.schema_version,
             attributes,
             sensitive_paths,
-            dependencies: inst.dependencies.into_iter().map(Cow::into_owned).collect(),
+            dependencies: inst
+                .dependencies
+                .iter()
+                .map(|d| interner.string(&d.0))
+                .collect(),
             references,
             aliases: scanned.aliases,
             origin: origin.clone(),
@@ -454,9 +595,14 @@ fn build_resource(
 }
 
 fn mentions_secret_name(text: &str) -> bool {
-    SECRET_NAME_FRAGMENTS
-        .iter()
-        .any(|f| memchr::memmem::find(text.as_bytes(), f.as_bytes()).is_some())
+    static FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::LazyLock::new(|| {
+            SECRET_NAME_FRAGMENTS
+                .iter()
+                .map(|f| memchr::memmem::Finder::new(f))
+                .collect()
+        });
+    FINDERS.iter().any(|f| f.find(text.as_bytes()).is_some())
 }
 
 fn first_significant_byte(bytes: &[u8]) -> Option<u8> {
@@ -535,9 +681,42 @@ mod tests {
             vpc.attributes.as_str(),
             r#"{"id":"vpc-0a1b2c3d","cidr_block":"10.0.0.0/16"}"#
         );
-        assert_eq!(vpc.dependencies, vec!["module.net.aws_x.y".to_string()]);
+        assert_eq!(
+            vpc.dependencies,
+            vec![std::sync::Arc::<str>::from("module.net.aws_x.y")]
+        );
         assert_eq!(s.resources[1].address.to_string(), r#"data.aws_ami.u["k"]"#);
         assert_eq!(s.managed().count(), 1);
+    }
+
+    #[test]
+    fn parallel_build_equals_sequential_build() {
+        let mut text = String::from(r#"{"version":4,"serial":3,"lineage":"l","resources":["#);
+        for i in 0..3000 {
+            if i > 0 {
+                text.push(',');
+            }
+            let mode = if i % 7 == 0 { "data" } else { "managed" };
+            text.push_str(&format!(
+                r#"{{"module":"module.m{m}","mode":"{mode}","type":"aws_db_instance","name":"db{i}",
+                "provider":"module.m{m}.provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances":[{{"index_key":{i},"schema_version":2,"attributes":{{"id":"db-{i:08x}",
+                "password":"pw{i}","vpc_security_group_ids":["sg-{m:08x}"],"tags":{{"n":"{i}"}}}},
+                "sensitive_attributes":[[{{"type":"get_attr","value":"tags"}}]],
+                "dependencies":["module.m{m}.aws_security_group.sg"]}}]}}"#,
+                m = i % 13
+            ));
+        }
+        text.push_str("]}");
+        let key = SecretKey::from_bytes([5; 32]);
+        let origin = Origin::from("big");
+        let sequential = parse_state_with(text.as_bytes(), &origin, &key, usize::MAX).unwrap();
+        let parallel = parse_state_with(text.as_bytes(), &origin, &key, 0).unwrap();
+        assert_eq!(sequential.resources.len(), 3000);
+        assert_eq!(parallel.resources, sequential.resources);
+        assert_eq!(parallel.diagnostics, sequential.diagnostics);
+        assert!(!parallel.resources[1].attributes.as_str().contains("pw1"));
+        assert!(sequential.resources[1].sensitive_paths.len() == 2);
     }
 
     #[test]

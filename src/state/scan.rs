@@ -3,6 +3,7 @@
 //! resources. Works on bytes; the text was already validated by serde_json.
 
 use crate::model::{Aliases, Reference};
+use crate::secrets::is_secret_attribute;
 
 /// What one pass over an attribute object found.
 pub struct Scanned {
@@ -14,6 +15,9 @@ pub struct Scanned {
     pub references: Vec<Reference>,
     /// The top-level `arn` and `name` strings, if any.
     pub aliases: Aliases,
+    /// Whether some key, at any depth, is a secret attribute name (only looked for
+    /// when the caller asks: most attribute texts cannot contain one).
+    pub has_secret_key: bool,
 }
 
 /// Top-level attributes whose plain-name values refer to other resources
@@ -49,11 +53,12 @@ pub const NAME_REFERENCE_ATTRIBUTES: &[&str] = &[
 /// Longer strings are documents (policies, user data), not references.
 const MAX_REFERENCE_LEN: usize = 2048;
 
-pub fn scan_attributes(raw: &str) -> Scanned {
+pub fn scan_attributes(raw: &str, check_secret_keys: bool) -> Scanned {
     let bytes = raw.as_bytes();
     let mut compact = String::with_capacity(raw.len());
     let mut id = None;
     let mut aliases = Aliases::default();
+    let mut has_secret_key = false;
     let mut references: Vec<Reference> = Vec::new();
     // Container stack: true = object. `expect_key` is true right after `{` or `,` in an object.
     let mut stack: Vec<bool> = Vec::with_capacity(16);
@@ -96,6 +101,9 @@ pub fn scan_attributes(raw: &str) -> Scanned {
                 if expect_key {
                     if stack.len() == 1 {
                         top_key = Some(content);
+                    }
+                    if check_secret_keys && is_secret_attribute(&raw[content.0..content.1]) {
+                        has_secret_key = true;
                     }
                     expect_key = false;
                 } else if let Some((ks, ke)) = top_key {
@@ -152,6 +160,7 @@ pub fn scan_attributes(raw: &str) -> Scanned {
         id,
         references,
         aliases,
+        has_secret_key,
     }
 }
 
@@ -204,7 +213,7 @@ mod tests {
   "role": "app-role",
   "arn": "arn:aws:ec2:eu-west-1:111111111111:security-group/sg-0123456789abcdef0"
 }"#;
-        let s = scan_attributes(raw);
+        let s = scan_attributes(raw, false);
         assert_eq!(
             s.compact,
             r#"{"id":"sg-0123456789abcdef0","description":"a \"quoted\" value, with {braces} and [brackets]","vpc_id":"vpc-0a1b2c3d","ingress":[{"security_groups":["sg-11112222"],"id":"not-top"}],"tags":{"Owner":"vpc-deadbeef"},"role":"app-role","arn":"arn:aws:ec2:eu-west-1:111111111111:security-group/sg-0123456789abcdef0"}"#
@@ -227,9 +236,17 @@ mod tests {
 
     #[test]
     fn escaped_values_are_decoded() {
-        let s = scan_attributes(r#"{"id":"a\u002fb","role":"x\"y"}"#);
+        let s = scan_attributes(r#"{"id":"a\u002fb","role":"x\"y"}"#, false);
         assert_eq!(s.id.as_deref(), Some("a/b"));
         assert_eq!(s.references[0].value, "x\"y");
+    }
+
+    #[test]
+    fn secret_keys_are_found_at_any_depth_only_when_asked() {
+        let text = r#"{"id":"x","description":"rotate the password","settings":[{"master_password":"p"}]}"#;
+        assert!(scan_attributes(text, true).has_secret_key);
+        assert!(!scan_attributes(text, false).has_secret_key);
+        assert!(!scan_attributes(r#"{"description":"rotate the password"}"#, true).has_secret_key);
     }
 
     #[test]

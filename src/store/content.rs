@@ -33,7 +33,7 @@ struct ContentRef<'a> {
     schema_version: u64,
     attributes: &'a Attributes,
     sensitive_paths: &'a [AttrPath],
-    dependencies: &'a [String],
+    dependencies: &'a [std::sync::Arc<str>],
     references: &'a [Reference],
     aliases: &'a Aliases,
 }
@@ -48,7 +48,7 @@ struct ContentOwned {
     schema_version: u64,
     attributes: Attributes,
     sensitive_paths: Vec<AttrPath>,
-    dependencies: Vec<String>,
+    dependencies: Vec<std::sync::Arc<str>>,
     references: Vec<Reference>,
     aliases: Aliases,
 }
@@ -96,7 +96,7 @@ pub(crate) fn decode(text: &str, origin: Origin) -> serde_json::Result<Resource>
     Ok(Resource {
         key: c.key,
         address: c.address,
-        provider: c.provider,
+        provider: std::sync::Arc::new(c.provider),
         status: c.status,
         deposed: c.deposed,
         schema_version: c.schema_version,

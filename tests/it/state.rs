@@ -238,7 +238,7 @@ fn secret_named_attributes_are_hashed_without_a_declaration() {
     let db = state
         .resources
         .iter()
-        .find(|r| r.key.resource_type == "aws_db_instance")
+        .find(|r| &*r.key.resource_type == "aws_db_instance")
         .expect("a db instance");
     let attrs = db.attributes.to_value();
     assert!(

@@ -40,13 +40,13 @@ fn resource(
             name: "this".into(),
             index: Some(IndexKey::Str(id.into())),
         },
-        provider: ProviderAddress {
+        provider: std::sync::Arc::new(ProviderAddress {
             hostname: "registry.terraform.io".into(),
             namespace: "hashicorp".into(),
             name: "aws".into(),
             alias: None,
             module: None,
-        },
+        }),
         status: InstanceStatus::Ready,
         deposed: None,
         schema_version: 1,
@@ -878,8 +878,8 @@ fn every_field_of_a_resource_survives_the_round_trip() {
         name: "main".into(),
         index: Some(IndexKey::Int(0)),
     };
-    full.provider.alias = Some("west".into());
-    full.provider.module = Some("module.data".into());
+    std::sync::Arc::make_mut(&mut full.provider).alias = Some("west".into());
+    std::sync::Arc::make_mut(&mut full.provider).module = Some("module.data".into());
     full.status = InstanceStatus::Tainted;
     full.deposed = Some("00000001".into());
     full.schema_version = u64::MAX;
