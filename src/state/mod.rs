@@ -599,7 +599,7 @@ fn mentions_secret_name(text: &str) -> bool {
         std::sync::LazyLock::new(|| {
             SECRET_NAME_FRAGMENTS
                 .iter()
-                .map(|f| memchr::memmem::Finder::new(f))
+                .map(memchr::memmem::Finder::new)
                 .collect()
         });
     FINDERS.iter().any(|f| f.find(text.as_bytes()).is_some())
