@@ -83,10 +83,10 @@ impl ResourceGraph {
             if let Some(arn) = &r.aliases.arn {
                 by_arn.entry(arn.as_str()).or_default().push(i);
             }
-            if let Some(name) = &r.aliases.name {
-                if NAMED_TYPES.contains(&&*r.key.resource_type) {
-                    by_name.entry(name.as_str()).or_default().push(i);
-                }
+            if let Some(name) = &r.aliases.name
+                && NAMED_TYPES.contains(&&*r.key.resource_type)
+            {
+                by_name.entry(name.as_str()).or_default().push(i);
             }
             by_address
                 .entry(&*r.origin)

@@ -3,10 +3,12 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
+pub mod live;
 pub mod model;
 mod output;
 pub mod scan;

@@ -582,24 +582,25 @@ fn tokenise(
     let mut at = 0;
     let mut suffix_done = false;
     for (s, e, j) in sites {
-        if let Some(r) = &id_suffix_at {
-            if !suffix_done && r.end <= s {
-                pieces.lit(&p.out[at..r.end]);
-                pieces.push(Piece::IdSuffix);
-                at = r.end;
-                suffix_done = true;
-            }
+        if let Some(r) = &id_suffix_at
+            && !suffix_done
+            && r.end <= s
+        {
+            pieces.lit(&p.out[at..r.end]);
+            pieces.push(Piece::IdSuffix);
+            at = r.end;
+            suffix_done = true;
         }
         pieces.lit(&p.out[at..s]);
         pieces.push(Piece::Id(j));
         at = e;
     }
-    if let Some(r) = &id_suffix_at {
-        if !suffix_done {
-            pieces.lit(&p.out[at..r.end]);
-            pieces.push(Piece::IdSuffix);
-            at = r.end;
-        }
+    if let Some(r) = &id_suffix_at
+        && !suffix_done
+    {
+        pieces.lit(&p.out[at..r.end]);
+        pieces.push(Piece::IdSuffix);
+        at = r.end;
     }
     pieces.lit(&p.out[at..]);
     pieces

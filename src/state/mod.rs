@@ -9,9 +9,11 @@ mod provider;
 mod scan;
 mod sensitive;
 
-pub use provider::parse_provider_address;
+pub use provider::{DEFAULT_REGISTRY, parse_provider_address};
+pub use scan::Scanned;
 pub use scan::{NAME_REFERENCE_ATTRIBUTES, looks_like_cloud_id};
 pub use sensitive::parse_sensitive_paths;
+pub use sensitive::redact;
 
 use crate::diag::Diagnostic;
 use crate::model::{
@@ -230,10 +232,10 @@ fn parse_state_with(
                 return Err(invalid_json(origin, &e));
             }
             // A shape error: first make sure it is not simply another format version.
-            if let Ok(header) = serde_json::from_slice::<Header>(bytes) {
-                if let Some(err) = check_version(origin, header.version.as_ref(), false)? {
-                    return Err(err);
-                }
+            if let Ok(header) = serde_json::from_slice::<Header>(bytes)
+                && let Some(err) = check_version(origin, header.version.as_ref(), false)?
+            {
+                return Err(err);
             }
             return Err(StateError::Malformed {
                 origin: o(),
@@ -253,16 +255,16 @@ fn parse_state_with(
     };
     let mut diagnostics = Vec::new();
     let terraform_version = raw.terraform_version.map(Cow::into_owned);
-    if let Some(tv) = &terraform_version {
-        if is_older_than_0_12(tv) {
-            diagnostics.push(Diagnostic::warning(
+    if let Some(tv) = &terraform_version
+        && is_older_than_0_12(tv)
+    {
+        diagnostics.push(Diagnostic::warning(
                 o(),
                 format!(
                     "terraform_version {tv} never wrote format version 4; the state was edited or generated \
                      by another tool, so read it with care"
                 ),
             ));
-        }
     }
     let meta = StateMeta {
         format_version,
@@ -592,6 +594,11 @@ fn build_resource(
             origin: origin.clone(),
         });
     }
+}
+
+/// References and aliases of compact attribute text (live resources use it too).
+pub fn scan_compact(text: &str) -> scan::Scanned {
+    scan::scan_attributes(text, false)
 }
 
 fn mentions_secret_name(text: &str) -> bool {

@@ -99,10 +99,10 @@ fn kind(v: &Value) -> &'static str {
 pub fn redact(attributes: &mut Value, declared: &[AttrPath], key: &SecretKey) -> Vec<AttrPath> {
     let mut hashed = Vec::new();
     for path in declared {
-        if let Some(slot) = lookup_mut(attributes, &path.0) {
-            if hash_in_place(slot, key) {
-                hashed.push(path.clone());
-            }
+        if let Some(slot) = lookup_mut(attributes, &path.0)
+            && hash_in_place(slot, key)
+        {
+            hashed.push(path.clone());
         }
     }
     let mut prefix = Vec::new();

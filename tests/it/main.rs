@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod graph;
+mod readonly;
 mod sources;
 mod state;
 mod store;

@@ -1,0 +1,16 @@
+//! Every supported resource type, one module per family. Adding a type is a
+//! local change: its module holds its lister, id, mapping and rules, and one
+//! line here registers it.
+
+use super::TypeDef;
+use crate::live::TypeRules;
+
+/// Every type driftd lists and compares.
+pub static ALL: &[&TypeDef] = &[];
+
+/// The diff's rules for a resource type, if driftd supports it.
+pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
+    ALL.iter()
+        .find(|d| d.rules.resource_type == resource_type)
+        .map(|d| d.rules)
+}
