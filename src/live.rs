@@ -96,6 +96,32 @@ pub struct TypeRules {
     /// An object AWS creates by itself (default VPC, default security group, …):
     /// not reported as unmanaged unless the target is `strict`.
     pub is_default: fn(live: &Value) -> bool,
+    /// Parts of this type's attributes that other resource types may manage instead.
+    pub folds: &'static [Fold],
+}
+
+/// A parent attribute that child resources can also manage: inline security group
+/// rules vs `aws_security_group_rule`, a bucket's `versioning` vs
+/// `aws_s3_bucket_versioning`, a role's `managed_policy_arns` vs attachments.
+///
+/// Before comparing a parent, the diff calls `remove_child` once for every
+/// desired child that names the parent, so what the child manages is compared
+/// through the child, never twice, and a state written before Terraform
+/// refreshed the parent (its inline copy still empty) shows no drift. A live
+/// child of a managed parent is never "unmanaged": it is part of the parent.
+#[derive(Debug)]
+pub struct Fold {
+    /// The child types, e.g. `aws_security_group_rule`.
+    pub child_types: &'static [&'static str],
+    /// The child's attribute holding the parent's id (`security_group_id`, `bucket`, `role`).
+    pub parent_id_attribute: &'static str,
+    /// Removes what `desired_child` (of `child_type`) manages from both parent trees.
+    pub remove_child: fn(
+        desired_parent: &mut Value,
+        live_parent: &mut Value,
+        child_type: &str,
+        desired_child: &Value,
+    ),
 }
 
 /// A rule set's `normalize` when the type needs none.
