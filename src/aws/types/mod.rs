@@ -2,15 +2,36 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod sg;
+
 use super::TypeDef;
 use crate::live::TypeRules;
+use serde_json::Value;
 
 /// Every type driftd lists and compares.
-pub static ALL: &[&TypeDef] = &[];
+pub static ALL: &[&TypeDef] = &[
+    &sg::SECURITY_GROUP,
+    &sg::DEFAULT_SECURITY_GROUP,
+    &sg::SECURITY_GROUP_RULE,
+    &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
+    &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+];
 
 /// The diff's rules for a resource type, if driftd supports it.
 pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
     ALL.iter()
         .find(|d| d.rules.resource_type == resource_type)
         .map(|d| d.rules)
+}
+
+/// The live objects one desired resource stands for when the API knows it as
+/// several: an `aws_security_group_rule` with two CIDRs is two AWS rules,
+/// listed live as two `aws_security_group_rule`s with their own ids. The diff
+/// matches each part (id, attributes) on its own; `None`: the resource is
+/// matched as itself.
+pub fn split_desired(resource_type: &str, attributes: &Value) -> Option<Vec<(String, Value)>> {
+    match resource_type {
+        "aws_security_group_rule" => sg::split_security_group_rule(attributes),
+        _ => None,
+    }
 }
