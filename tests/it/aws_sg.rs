@@ -288,8 +288,9 @@ fn sgrule(
         to,
         std::slice::from_ref(&source),
     );
+    let description = Some(description).filter(|d| !d.is_empty());
     let mut rule = json!({"cidr_blocks": null, "description": description, "from_port": from, "id": id,
-        "ipv6_cidr_blocks": null, "prefix_list_ids": [], "protocol": protocol, "security_group_id": group,
+        "ipv6_cidr_blocks": null, "prefix_list_ids": null, "protocol": protocol, "security_group_id": group,
         "security_group_rule_id": sgr, "self": false, "source_security_group_id": null, "to_port": to, "type": kind});
     match source {
         sg::Source::Cidr(c) => rule["cidr_blocks"] = json!([c]),
@@ -327,7 +328,7 @@ async fn groups_and_rules_map_to_the_provider_shape() {
     let ids = web_rule_ids(&ec2, &world).await;
     let (inventory, requests) = collect_types(&moto, &ALL_TYPES).await;
 
-    // Every listing complete; one STS call, then one call per type (one page each).
+    // Every listing complete; one STS call, then one call per type and API (one page each).
     let coverage: Vec<(&str, usize)> = inventory
         .coverage
         .iter()
@@ -349,7 +350,8 @@ async fn groups_and_rules_map_to_the_provider_shape() {
             ("aws_vpc_security_group_ingress_rule", 6),
         ]
     );
-    assert_eq!(requests, 1 + 5);
+    // aws_security_group_rule reads both APIs.
+    assert_eq!(requests, 1 + 6);
 
     let groups = attributes_of(&inventory, "aws_security_group");
     let web = &world.web;

@@ -10,15 +10,17 @@
 //! multi-source rules are split into atoms to compare and to fold, and
 //! regrouped into the element shape the provider writes.
 //!
-//! Listing: one region-wide `DescribeSecurityGroups` for the groups (their
-//! `IpPermissions` give the inline view), one region-wide
-//! `DescribeSecurityGroupRules` for the rule resources; every page, no
-//! per-group call.
+//! Listing: region-wide calls only, every page, joined in memory, never a
+//! call per group. `DescribeSecurityGroups` gives the groups (their
+//! `IpPermissions` the inline view); `DescribeSecurityGroupRules` gives the
+//! `aws_vpc_security_group_*_rule`s; `aws_security_group_rule` reads both, as
+//! the provider does (rules and descriptions from the groups, `sgr-` ids from
+//! the rules).
 
 use crate::aws::{CollectError, ErrorKind, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{Fold, TypeRules};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
 const DESCRIBE_GROUPS: &str = "ec2:DescribeSecurityGroups";
@@ -99,7 +101,7 @@ static RULES_SECURITY_GROUP_RULE: TypeRules = TypeRules {
 
 pub static SECURITY_GROUP_RULE: TypeDef = TypeDef {
     rules: &RULES_SECURITY_GROUP_RULE,
-    actions: &[DESCRIBE_RULES],
+    actions: &[DESCRIBE_GROUPS, DESCRIBE_RULES],
     list: list_security_group_rules,
 };
 
@@ -162,13 +164,42 @@ fn list_default_security_groups(ctx: &RegionContext) -> ListFuture<'_> {
     })
 }
 
+/// Like the provider, reads the rules of `aws_security_group_rule` from the
+/// groups' `IpPermissions` (their descriptions included), and takes each
+/// rule's `sgr-` id from `DescribeSecurityGroupRules`.
 fn list_security_group_rules(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let rules = describe_rules(ctx).await?;
-        Ok(rules
+        let (groups, rules) = tokio::try_join!(describe_groups(ctx, None), describe_rules(ctx))?;
+        let rule_ids: HashMap<(&str, AtomKey), &str> = rules
             .iter()
-            .filter_map(security_group_rule_object)
-            .collect())
+            .filter_map(|r| {
+                Some((
+                    (r.group_id()?, api_rule_atom(r)?.key()),
+                    r.security_group_rule_id()?,
+                ))
+            })
+            .collect();
+        let mut objects = Vec::new();
+        for g in &groups {
+            let group_id = g.group_id().unwrap_or_default();
+            let owner = g.owner_id().unwrap_or_default();
+            let mut atoms = permission_atoms(false, g.ip_permissions(), group_id, owner);
+            atoms.extend(permission_atoms(
+                true,
+                g.ip_permissions_egress(),
+                group_id,
+                owner,
+            ));
+            for atom in atoms {
+                let rule_id = rule_ids.get(&(group_id, atom.key())).copied();
+                let attributes = rule_attributes(group_id, &atom, json!(rule_id));
+                objects.push(LiveObject {
+                    id: attributes["id"].as_str().unwrap_or_default().to_string(),
+                    attributes,
+                });
+            }
+        }
+        Ok(objects)
     })
 }
 
@@ -440,18 +471,6 @@ fn api_rule_atom(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<Atom> {
     })
 }
 
-/// `aws_security_group_rule` for one AWS rule (one source): the provider's
-/// `sgrule-<n>` id of a rule with exactly that source.
-fn security_group_rule_object(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<LiveObject> {
-    let group_id = r.group_id()?;
-    let atom = api_rule_atom(r)?;
-    let attributes = rule_attributes(group_id, &atom, json!(r.security_group_rule_id()));
-    Some(LiveObject {
-        id: attributes["id"].as_str().unwrap_or_default().to_string(),
-        attributes,
-    })
-}
-
 /// An `aws_security_group_rule` holding exactly one atom, in the provider's shape.
 fn rule_attributes(group_id: &str, atom: &Atom, security_group_rule_id: Value) -> Value {
     let one = |s: Option<&String>| s.map_or(Value::Null, |s| json!([s]));
@@ -466,11 +485,11 @@ fn rule_attributes(group_id: &str, atom: &Atom, security_group_rule_id: Value) -
     };
     json!({
         "cidr_blocks": one(cidr),
-        "description": atom.description,
+        "description": Some(&atom.description).filter(|d| !d.is_empty()),
         "from_port": atom.from_port,
         "id": sgrule_id(group_id, atom.egress, &atom.protocol, atom.from_port, atom.to_port, std::slice::from_ref(&atom.source)),
         "ipv6_cidr_blocks": one(ipv6),
-        "prefix_list_ids": prefix.map_or(json!([]), |p| json!([p])),
+        "prefix_list_ids": one(prefix),
         "protocol": atom.protocol,
         "security_group_id": group_id,
         "security_group_rule_id": security_group_rule_id,
@@ -1076,12 +1095,13 @@ fn normalize_security_group_rule(desired: &mut Value, live: &mut Value) {
     // A rule split from a multi-source resource does not know its AWS rule id;
     // providers before 3.x did not record it at all.
     if let Some(obj) = live.as_object_mut() {
+        // hashicorp/aws 5.x writes "" for a rule of several AWS rules.
         match desired.get("security_group_rule_id") {
             None => {
                 obj.remove("security_group_rule_id");
             }
-            Some(Value::Null) => {
-                obj.insert("security_group_rule_id".to_string(), Value::Null);
+            Some(unknown) if unknown.is_null() || unknown == "" => {
+                obj.insert("security_group_rule_id".to_string(), unknown.clone());
             }
             Some(_) => {}
         }

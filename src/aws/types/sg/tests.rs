@@ -71,7 +71,7 @@ fn a_multi_source_rule_splits_into_one_part_per_aws_rule() {
     assert_eq!(
         parts[1].1,
         json!({"cidr_blocks": ["5.6.7.0/24"], "description": "Foo 5", "from_port": 0, "id": expected("5.6.7.0/24"),
-               "ipv6_cidr_blocks": null, "prefix_list_ids": [], "protocol": "-1", "security_group_id": "sg-0254c038e32f25530",
+               "ipv6_cidr_blocks": null, "prefix_list_ids": null, "protocol": "-1", "security_group_id": "sg-0254c038e32f25530",
                "security_group_rule_id": null, "self": false, "source_security_group_id": null, "to_port": 0, "type": "ingress"})
     );
     // IPv4 and IPv6 "anywhere" in one resource are two AWS rules as well.
