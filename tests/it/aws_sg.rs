@@ -18,14 +18,8 @@ use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 
 fn scope(moto: &MotoServer) -> AwsScope {
     AwsScope {
-        regions: vec![REGION.to_string()],
-        accounts: vec![AwsAccount {
-            id: ACCOUNT_ID.to_string(),
-            role_arn: None,
-            external_id: None,
-        }],
-        profile: None,
         endpoint_url: Some(moto.endpoint_url()),
+        ..scope_without_endpoint()
     }
 }
 
@@ -966,4 +960,337 @@ fn sgrule_ids_of_every_corpus_rule() {
         }
     }
     assert!(checked >= 40, "only {checked} rules in the corpus");
+}
+
+// ---------------------------------------------------------------------------
+// Paging (moto answers DescribeSecurityGroups and DescribeSecurityGroupRules
+// in one page whatever MaxResults says, so a small EC2 stand-in pages here)
+
+/// What the paging EC2 stand-in serves and records.
+#[derive(Default)]
+struct PagingEc2 {
+    /// Every (Action, NextToken, MaxResults) asked for.
+    asked: std::sync::Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    /// Answer the second page of groups with this HTTP status instead.
+    fail_second_group_page: Option<u16>,
+    /// Hand out the first page's token again on the second page.
+    repeat_token: bool,
+}
+
+const EC2_XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+fn group_xml(n: u32) -> String {
+    format!(
+        "<item><ownerId>{ACCOUNT_ID}</ownerId><groupId>sg-{n:017}</groupId><groupName>g{n}</groupName>\
+         <groupDescription>group {n}</groupDescription><vpcId>vpc-00000000000000001</vpcId>\
+         <ipPermissions><item><ipProtocol>tcp</ipProtocol><fromPort>443</fromPort><toPort>443</toPort>\
+         <ipRanges><item><cidrIp>10.{n}.0.0/16</cidrIp></item></ipRanges></item></ipPermissions>\
+         <ipPermissionsEgress/><tagSet/></item>"
+    )
+}
+
+fn rule_xml(n: u32) -> String {
+    format!(
+        "<item><securityGroupRuleId>sgr-{n:017}</securityGroupRuleId><groupId>sg-{n:017}</groupId>\
+         <groupOwnerId>{ACCOUNT_ID}</groupOwnerId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol>\
+         <fromPort>443</fromPort><toPort>443</toPort><cidrIpv4>10.{n}.0.0/16</cidrIpv4><tagSet/></item>"
+    )
+}
+
+/// Five groups (one rule each) in pages of two: tokens "2" and "4".
+fn paged(
+    items: impl Fn(u32) -> String,
+    token: Option<&str>,
+    repeat: bool,
+) -> (String, Option<String>) {
+    let start: u32 = token.map_or(0, |t| t.parse().unwrap());
+    let end = (start + 2).min(5);
+    let body: String = (start + 1..=end).map(items).collect();
+    let next = if repeat && start == 2 {
+        Some("2".to_string())
+    } else {
+        (end < 5).then(|| end.to_string())
+    };
+    (body, next)
+}
+
+async fn paging_ec2(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<PagingEc2>>,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let form: std::collections::HashMap<String, String> = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%2F", "/")))
+        .collect();
+    let action = form.get("Action").cloned().unwrap_or_default();
+    let token = form.get("NextToken").cloned();
+    state.asked.lock().unwrap().push((
+        action.clone(),
+        token.clone(),
+        form.get("MaxResults").cloned(),
+    ));
+    let xml = |text: String| ([("content-type", "text/xml")], text).into_response();
+    match action.as_str() {
+        "GetCallerIdentity" => xml(format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+             <Arn>arn:aws:iam::{ACCOUNT_ID}:user/test</Arn><UserId>AIDATEST</UserId><Account>{ACCOUNT_ID}</Account>\
+             </GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        )),
+        "DescribeSecurityGroups" => {
+            if let (Some(status), Some("2")) = (state.fail_second_group_page, token.as_deref()) {
+                return (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "text/xml")],
+                    "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>\
+                     </Error></Errors><RequestID>r</RequestID></Response>",
+                )
+                    .into_response();
+            }
+            let (items, next) = paged(group_xml, token.as_deref(), state.repeat_token);
+            let next = next
+                .map(|t| format!("<nextToken>{t}</nextToken>"))
+                .unwrap_or_default();
+            xml(format!(
+                "<DescribeSecurityGroupsResponse xmlns=\"{EC2_XMLNS}\"><requestId>r</requestId>\
+                 <securityGroupInfo>{items}</securityGroupInfo>{next}</DescribeSecurityGroupsResponse>"
+            ))
+        }
+        "DescribeSecurityGroupRules" => {
+            let (items, next) = paged(rule_xml, token.as_deref(), false);
+            let next = next
+                .map(|t| format!("<nextToken>{t}</nextToken>"))
+                .unwrap_or_default();
+            xml(format!(
+                "<DescribeSecurityGroupRulesResponse xmlns=\"{EC2_XMLNS}\"><requestId>r</requestId>\
+                 <securityGroupRuleSet>{items}</securityGroupRuleSet>{next}</DescribeSecurityGroupRulesResponse>"
+            ))
+        }
+        other => (
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("unexpected action {other}"),
+        )
+            .into_response(),
+    }
+}
+
+/// Starts the stand-in; returns its endpoint and what it recorded.
+async fn start_paging_ec2(behaviour: PagingEc2) -> (String, std::sync::Arc<PagingEc2>) {
+    let state = std::sync::Arc::new(behaviour);
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(paging_ec2))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, state)
+}
+
+async fn collect_from(url: &str, types: &[&'static TypeDef]) -> LiveInventory {
+    let scope = AwsScope {
+        endpoint_url: Some(url.to_string()),
+        ..scope_without_endpoint()
+    };
+    let options = CollectOptions {
+        credentials: Some(MotoServer::credentials_provider()),
+        max_attempts: 1,
+        ..CollectOptions::default()
+    };
+    collect(&scope, types, &options, &SecretKey::from_bytes([7; 32]))
+        .await
+        .0
+}
+
+fn scope_without_endpoint() -> AwsScope {
+    AwsScope {
+        regions: vec![REGION.to_string()],
+        accounts: vec![AwsAccount {
+            id: ACCOUNT_ID.to_string(),
+            role_arn: None,
+            external_id: None,
+        }],
+        profile: None,
+        endpoint_url: None,
+    }
+}
+
+#[tokio::test]
+async fn every_page_of_groups_and_rules_is_read() {
+    let (url, ec2) = start_paging_ec2(PagingEc2::default()).await;
+    let inventory = collect_from(&url, &ALL_TYPES[..3]).await;
+    let listed: Vec<(&str, usize)> = inventory
+        .coverage
+        .iter()
+        .map(|c| {
+            assert_eq!(c.listing, Listing::Complete, "{c:?}");
+            (c.resource_type.as_str(), c.listed)
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("aws_default_security_group", 0),
+            ("aws_security_group", 5),
+            ("aws_security_group_rule", 5),
+        ]
+    );
+    // The rule from the last page has its sgr id from the last page of rules.
+    let rules = attributes_of(&inventory, "aws_security_group_rule");
+    let last = rules
+        .iter()
+        .find(|r| r["security_group_id"] == "sg-00000000000000005")
+        .unwrap();
+    assert_eq!(last["security_group_rule_id"], "sgr-00000000000000005");
+    assert_eq!(last["cidr_blocks"], json!(["10.5.0.0/16"]));
+
+    // Three pages per listing, each asked once, at the largest page size.
+    let mut asked = ec2.asked.lock().unwrap().clone();
+    asked.retain(|(action, _, _)| action != "GetCallerIdentity");
+    asked.sort();
+    let page = |action: &str, token: Option<&str>| {
+        (
+            action.to_string(),
+            token.map(str::to_string),
+            Some("1000".to_string()),
+        )
+    };
+    let mut expected = Vec::new();
+    // Groups: aws_security_group, aws_default_security_group and aws_security_group_rule.
+    for _ in 0..3 {
+        expected.extend([
+            page("DescribeSecurityGroups", None),
+            page("DescribeSecurityGroups", Some("2")),
+            page("DescribeSecurityGroups", Some("4")),
+        ]);
+    }
+    expected.extend([
+        page("DescribeSecurityGroupRules", None),
+        page("DescribeSecurityGroupRules", Some("2")),
+        page("DescribeSecurityGroupRules", Some("4")),
+    ]);
+    expected.sort();
+    assert_eq!(asked, expected);
+}
+
+#[tokio::test]
+async fn a_failed_page_makes_the_listing_unknown_not_short() {
+    let (url, _) = start_paging_ec2(PagingEc2 {
+        fail_second_group_page: Some(503),
+        ..PagingEc2::default()
+    })
+    .await;
+    let inventory = collect_from(&url, &[&sg::SECURITY_GROUP, &sg::SECURITY_GROUP_RULE]).await;
+    assert!(inventory.resources.is_empty(), "{:?}", inventory.resources);
+    for c in &inventory.coverage {
+        match &c.listing {
+            Listing::Unknown { reason } => assert!(
+                reason.contains("ec2:DescribeSecurityGroups")
+                    && reason.contains("RequestLimitExceeded"),
+                "{reason}"
+            ),
+            Listing::Complete => panic!("{c:?}"),
+        }
+    }
+    assert!(inventory.is_partial());
+}
+
+#[tokio::test]
+async fn a_token_handed_out_twice_makes_the_listing_unknown() {
+    let (url, _) = start_paging_ec2(PagingEc2 {
+        repeat_token: true,
+        ..PagingEc2::default()
+    })
+    .await;
+    let inventory = collect_from(&url, &[&sg::SECURITY_GROUP]).await;
+    assert!(inventory.resources.is_empty());
+    assert!(
+        matches!(&inventory.coverage[0].listing, Listing::Unknown { reason } if reason.contains("twice")),
+        "{:?}",
+        inventory.coverage
+    );
+}
+
+/// Every group in the corpus's real states (provider 2.x to 5.x shapes)
+/// against a live listing of the same rules in another order and spelling,
+/// after folding the state's own rule resources: no difference.
+#[test]
+fn corpus_groups_show_no_drift_against_their_own_rules() {
+    let root = crate::support::corpus_dir().join("terraform-state/aws");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(state) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()) else {
+            continue;
+        };
+        let managed: Vec<(&str, &Value)> = state["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["mode"] == "managed")
+            .flat_map(|r| {
+                let t = r["type"].as_str().unwrap();
+                r["instances"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |i| (t, &i["attributes"]))
+            })
+            .collect();
+        let children: Vec<(&str, Value)> = managed
+            .iter()
+            .filter(|(t, _)| {
+                t.contains("security_group_rule") || t.starts_with("aws_vpc_security_group_")
+            })
+            .map(|(t, a)| (*t, (*a).clone()))
+            .collect();
+        for (t, desired) in &managed {
+            if !desired.is_object() {
+                continue;
+            }
+            let Some(def) = ALL_TYPES
+                .iter()
+                .find(|d| d.rules.resource_type == *t && t.ends_with("security_group"))
+            else {
+                continue;
+            };
+            // What the listing would say: the same rules, elements reversed and
+            // their sources reversed, protocols as numbers, all tags in tags_all.
+            let mut live = (*desired).clone();
+            let obj = live.as_object_mut().unwrap();
+            for name in def.rules.ignore {
+                obj.remove(*name);
+            }
+            let all_tags = obj
+                .get("tags_all")
+                .or(obj.get("tags"))
+                .cloned()
+                .unwrap_or(json!({}));
+            obj.insert("tags".into(), all_tags.clone());
+            obj.insert("tags_all".into(), all_tags);
+            for direction in ["ingress", "egress"] {
+                let mut elements = obj
+                    .get(direction)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                elements.reverse();
+                for e in &mut elements {
+                    if let Some(list) = e["cidr_blocks"].as_array_mut() {
+                        list.reverse();
+                    }
+                    e["protocol"] = match e["protocol"].as_str() {
+                        Some("tcp") => json!("6"),
+                        Some("udp") => json!("17"),
+                        _ => e["protocol"].clone(),
+                    };
+                }
+                obj.insert(direction.into(), json!(elements));
+            }
+            let (d, l) = compare(def.rules, (*desired).clone(), live, &children);
+            assert_eq!(d, l, "{} {t}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} groups");
 }

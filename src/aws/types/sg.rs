@@ -1030,6 +1030,21 @@ fn normalize_group(desired: &mut Value, live: &mut Value) {
 /// `default_tags`, only the state knows. A tag changed out of band shows in
 /// `tags_all`, and in `tags` when the resource sets it.
 fn normalize_tags(desired: &mut Value, live: &mut Value) {
+    // Providers before 3.38 had no `default_tags` and wrote no `tags_all`:
+    // their `tags` are all the tags.
+    if desired.is_object()
+        && desired.get("tags_all").is_none()
+        && let Some(obj) = live.as_object_mut()
+        && let Some(all) = obj.remove("tags_all")
+    {
+        obj.insert("tags".to_string(), all);
+        for side in [&mut *desired, &mut *live] {
+            if side.get("tags").is_none_or(Value::is_null) {
+                side["tags"] = json!({});
+            }
+        }
+        return;
+    }
     for side in [&mut *desired, &mut *live] {
         if let Some(obj) = side.as_object_mut() {
             for name in ["tags", "tags_all"] {

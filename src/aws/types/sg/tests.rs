@@ -318,6 +318,19 @@ fn tags_from_default_tags_are_not_the_resources_own() {
 }
 
 #[test]
+fn states_without_tags_all_compare_all_tags() {
+    // Terraform 0.12/0.13 states (kong-vpc-sg, eks-lon-kinbal) have no tags_all.
+    let mut desired = json!({"tags": {"Name": "kong"}});
+    let mut live = json!({"tags": {"Name": "kong"}, "tags_all": {"Name": "kong"}});
+    normalize_tags(&mut desired, &mut live);
+    assert_eq!(desired, live);
+    let mut desired = json!({"tags": null});
+    let mut live = json!({"tags": {"x": "1"}, "tags_all": {"x": "1"}});
+    normalize_tags(&mut desired, &mut live);
+    assert_ne!(desired, live, "a tag added out of band still shows");
+}
+
+#[test]
 fn vpc_rules_normalise_protocol_and_unset_ports() {
     // Real state (tf 1.13, cms-npd): all protocols, ports null.
     let mut desired = json!({"arn": "arn:aws-us-gov:ec2:us-gov-west-1:250902968334:security-group-rule/sgr-0aafaa92d6510d024", "cidr_ipv4": "0.0.0.0/0", "cidr_ipv6": null, "description": null, "from_port": null, "id": "sgr-0aafaa92d6510d024", "ip_protocol": "-1", "prefix_list_id": null, "referenced_security_group_id": null, "security_group_id": "sg-035018362c84d95df", "security_group_rule_id": "sgr-0aafaa92d6510d024", "tags": null, "tags_all": {}, "to_port": null});
