@@ -966,11 +966,14 @@ fn sgrule_ids_of_every_corpus_rule() {
 // Paging (moto answers DescribeSecurityGroups and DescribeSecurityGroupRules
 // in one page whatever MaxResults says, so a small EC2 stand-in pages here)
 
+/// One request to the stand-in: Action, NextToken, MaxResults.
+type Asked = (String, Option<String>, Option<String>);
+
 /// What the paging EC2 stand-in serves and records.
 #[derive(Default)]
 struct PagingEc2 {
     /// Every (Action, NextToken, MaxResults) asked for.
-    asked: std::sync::Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    asked: std::sync::Mutex<Vec<Asked>>,
     /// Answer the second page of groups with this HTTP status instead.
     fail_second_group_page: Option<u16>,
     /// Hand out the first page's token again on the second page.
