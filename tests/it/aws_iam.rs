@@ -656,3 +656,294 @@ async fn groups_instance_profiles_and_openid_connect_providers() {
     );
     assert_schema("aws_iam_openid_connect_provider", &providers.objects, &[]);
 }
+
+// ---------------------------------------------------------------------------
+// The referee: a state the real provider (hashicorp/aws 5.100.0) wrote against
+// moto equals the live mapping, after the role's folds. Until the harness's
+// `support::terraform` lands on main, this runs Terraform with a minimal local
+// helper.
+
+/// One IAM estate as a person would write it: every type, paths, tags,
+/// descriptions, inline and attached (customer and AWS-managed) policies.
+const IAM_CONFIG: &str = r#"
+resource "aws_iam_policy" "boundary" {
+  name   = "boundary"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "ec2:Describe*", Resource = "*" }] })
+}
+resource "aws_iam_policy" "logs" {
+  name        = "logs"
+  path        = "/team/"
+  description = "read the log bucket"
+  policy      = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:GetObject", "s3:ListBucket"], Resource = ["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"] }] })
+  tags        = { owner = "sre" }
+}
+resource "aws_iam_role" "app" {
+  name                 = "app"
+  path                 = "/svc/"
+  description          = "runs the app"
+  max_session_duration = 7200
+  permissions_boundary = aws_iam_policy.boundary.arn
+  assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }] })
+  tags                 = { team = "payments" }
+}
+resource "aws_iam_role" "node" {
+  name               = "node"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }] })
+}
+resource "aws_iam_role_policy" "read_s3" {
+  name   = "read-s3"
+  role   = aws_iam_role.app.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:GetObject"], Resource = "*" }] })
+}
+resource "aws_iam_role_policy" "deny_logs" {
+  name   = "deny-logs"
+  role   = aws_iam_role.app.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = "logs:CreateLogGroup", Resource = "*" }] })
+}
+resource "aws_iam_role_policy_attachment" "logs" {
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.logs.arn
+}
+resource "aws_iam_role_policy_attachment" "read_only" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+}
+resource "aws_iam_user" "alice" {
+  name = "alice"
+  path = "/people/"
+  tags = { team = "sre" }
+}
+resource "aws_iam_user" "bob" {
+  name = "bob"
+}
+resource "aws_iam_user_policy" "alice" {
+  name   = "s3"
+  user   = aws_iam_user.alice.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })
+}
+resource "aws_iam_group" "devs" {
+  name = "devs"
+  path = "/eng/"
+}
+resource "aws_iam_instance_profile" "web" {
+  name = "web"
+  path = "/nodes/"
+  role = aws_iam_role.node.name
+  tags = { tier = "web" }
+}
+resource "aws_iam_instance_profile" "empty" {
+  name = "empty"
+}
+resource "aws_iam_openid_connect_provider" "eks" {
+  url             = "https://oidc.eks.eu-west-1.amazonaws.com/id/B55D11B7B9D026CF47CB1FE6BD35151A"
+  client_id_list  = ["sts.amazonaws.com", "kubernetes"]
+  thumbprint_list = ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280", "06b25927c42a721631c1efd9431e648fa62e1e39"]
+  tags            = { Name = "eks-irsa" }
+}
+"#;
+
+/// The provider filesystem mirror: `DRIFTD_TF_PLUGIN_MIRROR`, else the folder
+/// above `registry.terraform.io` found under `/opt`, `/usr/local` or `/root`.
+fn plugin_mirror() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("DRIFTD_TF_PLUGIN_MIRROR") {
+        return dir.into();
+    }
+    fn search(dir: &Path, depth: usize) -> Option<std::path::PathBuf> {
+        if dir.join("registry.terraform.io/hashicorp/aws").is_dir() {
+            return Some(dir.to_path_buf());
+        }
+        if depth == 0 {
+            return None;
+        }
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .find_map(|e| search(&e.path(), depth - 1))
+    }
+    ["/opt", "/usr/local", "/root"]
+        .iter()
+        .find_map(|root| search(Path::new(root), 3))
+        .expect(
+            "no hashicorp/aws provider mirror under /opt, /usr/local or /root: \
+             set DRIFTD_TF_PLUGIN_MIRROR to the folder above registry.terraform.io",
+        )
+}
+
+fn terraform(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("terraform")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("terraform on PATH (1.11)");
+    assert!(
+        output.status.success(),
+        "terraform {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Compares one state resource with its live counterpart the way the diff must:
+/// ignored attributes dropped, sets in one order, policy JSON parsed.
+fn comparable(def: &TypeDef, mut attributes: Value) -> Value {
+    let object = attributes.as_object_mut().unwrap();
+    for name in def.rules.ignore {
+        object.remove(*name);
+    }
+    for (name, value) in object.iter_mut() {
+        if ["policy", "assume_role_policy"].contains(&name.as_str()) {
+            *value = serde_json::from_str(value.as_str().unwrap()).unwrap();
+        }
+        if name == "inline_policy" {
+            for p in value.as_array_mut().unwrap() {
+                p["policy"] = serde_json::from_str(p["policy"].as_str().unwrap()).unwrap();
+            }
+        }
+    }
+    let mut objects = BTreeMap::from([(String::new(), attributes)]);
+    objects = sorted_sets(objects, def);
+    objects.remove("").unwrap()
+}
+
+#[tokio::test]
+async fn terraform_state_equals_the_live_mapping() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = moto.endpoint_url();
+    std::fs::write(
+        dir.path().join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
+            plugin_mirror().display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("provider.tf"),
+        format!(
+            r#"terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws", version = "5.100.0" }}
+  }}
+}}
+provider "aws" {{
+  region                      = "{REGION}"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {{
+    iam = "{endpoint}"
+    sts = "{endpoint}"
+  }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("main.tf"), IAM_CONFIG).unwrap();
+    terraform(dir.path(), &["init", "-input=false"]);
+    terraform(
+        dir.path(),
+        &["apply", "-auto-approve", "-input=false", "-parallelism=1"],
+    );
+    // Right after the apply the role's `inline_policy` and `managed_policy_arns`
+    // are still empty in state (the role was created before its policies): the
+    // folds must hide that. After a refresh they hold copies: same result.
+    assert_state_matches_live(&moto, dir.path(), true).await;
+    terraform(
+        dir.path(),
+        &[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-parallelism=1",
+        ],
+    );
+    assert_state_matches_live(&moto, dir.path(), false).await;
+}
+
+async fn assert_state_matches_live(moto: &MotoServer, dir: &Path, before_refresh: bool) {
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("terraform.tfstate")).unwrap())
+            .unwrap();
+    let mut desired: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for r in state["resources"].as_array().unwrap() {
+        for i in r["instances"].as_array().unwrap() {
+            desired
+                .entry(r["type"].as_str().unwrap())
+                .or_default()
+                .push(i["attributes"].clone());
+        }
+    }
+    if before_refresh {
+        let app = desired["aws_iam_role"]
+            .iter()
+            .find(|r| r["id"] == "app")
+            .unwrap();
+        assert_eq!(app["managed_policy_arns"], json!([]), "the fold case");
+    }
+    for def in iam_types() {
+        let resource_type = def.rules.resource_type;
+        let live = collect(moto, def).await;
+        assert_listed_once(&live, resource_type);
+        let key = |attributes: &Value| -> String {
+            if resource_type == "aws_iam_role_policy_attachment" {
+                iam::role_policy_attachment_key(attributes).unwrap()
+            } else {
+                attributes["id"].as_str().unwrap().to_string()
+            }
+        };
+        let mut live_by_key: BTreeMap<String, Value> =
+            live.objects.values().map(|a| (key(a), a.clone())).collect();
+        let state_resources = desired.get(resource_type).cloned().unwrap_or_default();
+        let state_keys: BTreeSet<String> = state_resources.iter().map(&key).collect();
+        assert_eq!(
+            live_by_key.keys().cloned().collect::<BTreeSet<_>>(),
+            state_keys,
+            "{resource_type}: live and state hold different objects"
+        );
+        for mut wanted in state_resources {
+            let id = key(&wanted);
+            let mut got = live_by_key.remove(&id).unwrap();
+            for fold in def.rules.folds {
+                for child_type in fold.child_types {
+                    for child in desired.get(child_type).into_iter().flatten() {
+                        if child[fold.parent_id_attribute] == wanted["id"] {
+                            (fold.remove_child)(&mut wanted, &mut got, child_type, child);
+                        }
+                    }
+                }
+            }
+            (def.rules.normalize)(&mut wanted, &mut got);
+            assert_eq!(
+                comparable(def, got),
+                comparable(def, wanted),
+                "{resource_type} {id}: live (left) differs from the state the provider wrote (right)"
+            );
+        }
+    }
+}
+
+fn iam_types() -> [&'static TypeDef; 9] {
+    [
+        &iam::IAM_ROLE,
+        &iam::IAM_ROLE_POLICY,
+        &iam::IAM_ROLE_POLICY_ATTACHMENT,
+        &iam::IAM_POLICY,
+        &iam::IAM_USER,
+        &iam::IAM_USER_POLICY,
+        &iam::IAM_GROUP,
+        &iam::IAM_INSTANCE_PROFILE,
+        &iam::IAM_OPENID_CONNECT_PROVIDER,
+    ]
+}

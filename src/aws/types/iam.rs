@@ -36,7 +36,7 @@ static RULES_ROLE: TypeRules = TypeRules {
     ignore: &["force_detach_policies", "name_prefix"],
     sensitive: &[],
     sets: &["inline_policy", "managed_policy_arns"],
-    normalize: no_normalization,
+    normalize: empty_tags_are_null_tags,
     is_default: is_service_linked_role,
     folds: &[Fold {
         child_types: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
@@ -299,7 +299,7 @@ static RULES_POLICY: TypeRules = TypeRules {
     ignore: &["name_prefix", "attachment_count"],
     sensitive: &[],
     sets: &[],
-    normalize: no_normalization,
+    normalize: empty_tags_are_null_tags,
     is_default: never_default,
     folds: &[],
 };
@@ -434,7 +434,7 @@ static RULES_USER: TypeRules = TypeRules {
     ignore: &["force_destroy"],
     sensitive: &[],
     sets: &[],
-    normalize: no_normalization,
+    normalize: empty_tags_are_null_tags,
     is_default: never_default,
     folds: &[],
 };
@@ -567,7 +567,7 @@ static RULES_INSTANCE_PROFILE: TypeRules = TypeRules {
     ignore: &["name_prefix"],
     sensitive: &[],
     sets: &[],
-    normalize: no_normalization,
+    normalize: empty_tags_are_null_tags,
     is_default: never_default,
     folds: &[],
 };
@@ -642,7 +642,7 @@ static RULES_OPENID_CONNECT_PROVIDER: TypeRules = TypeRules {
     sensitive: &[],
     // `thumbprint_list` is a list in the 5.100.0 schema: its order is kept.
     sets: &["client_id_list"],
-    normalize: no_normalization,
+    normalize: empty_tags_are_null_tags,
     is_default: never_default,
     folds: &[],
 };
@@ -703,6 +703,19 @@ fn list_openid_connect_providers(ctx: &RegionContext) -> ListFuture<'_> {
 
 // ---------------------------------------------------------------------------
 // Shared
+
+/// Right after a create the provider writes `tags: null` when the configuration
+/// sets none, and `{}` once it has refreshed the resource; AWS has no such
+/// difference. Both mean "no tags".
+fn empty_tags_are_null_tags(desired: &mut Value, live: &mut Value) {
+    for tree in [desired, live] {
+        if let Some(tags) = tree.get_mut("tags")
+            && tags.is_null()
+        {
+            *tags = json!({});
+        }
+    }
+}
 
 /// Every page of `GetAccountAuthorizationDetails` for one entity kind.
 async fn account_details(
@@ -915,6 +928,18 @@ mod tests {
             role_policy_attachment_key(&live).as_deref(),
             live["id"].as_str()
         );
+    }
+
+    #[test]
+    fn null_tags_are_no_tags() {
+        // `aws_iam_role.node` right after `terraform apply` (hashicorp/aws 5.100.0).
+        let mut desired = json!({"id": "node", "tags": null, "tags_all": {}});
+        let mut live = json!({"id": "node", "tags": {}, "tags_all": {}});
+        (RULES_ROLE.normalize)(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        let mut desired = json!({"tags": {"a": "b"}});
+        (RULES_ROLE.normalize)(&mut desired, &mut live);
+        assert_eq!(desired, json!({"tags": {"a": "b"}}));
     }
 
     #[test]
