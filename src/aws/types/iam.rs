@@ -36,7 +36,7 @@ static RULES_ROLE: TypeRules = TypeRules {
     ignore: &["force_detach_policies", "name_prefix"],
     sensitive: &[],
     sets: &["inline_policy", "managed_policy_arns"],
-    normalize: empty_tags_are_null_tags,
+    normalize: normalize_role,
     is_default: is_service_linked_role,
     folds: &[Fold {
         child_types: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
@@ -54,6 +54,21 @@ pub static IAM_ROLE: TypeDef = TypeDef {
     ],
     list: list_roles,
 };
+
+/// Providers before 3.x wrote neither `inline_policy` nor `managed_policy_arns`
+/// (`aws-iam-role-tf012.tfstate`): a state without them says nothing about the
+/// role's policies, which its `aws_iam_role_policy` and attachment resources, if
+/// any, cover.
+fn normalize_role(desired: &mut Value, live: &mut Value) {
+    empty_tags_are_null_tags(desired, live);
+    for name in ["inline_policy", "managed_policy_arns"] {
+        if desired.get(name).is_none()
+            && let Some(live) = live.as_object_mut()
+        {
+            live.remove(name);
+        }
+    }
+}
 
 /// Service-linked roles are created by AWS services (path `/aws-service-role/`).
 fn is_service_linked_role(live: &Value) -> bool {
@@ -108,8 +123,8 @@ fn list_roles(ctx: &RegionContext) -> ListFuture<'_> {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| CollectError::from_sdk("iam:ListRoles", e))?;
-            for role in page.roles() {
-                listed.insert(role.role_name().to_string(), role.clone());
+            for role in page.roles {
+                listed.insert(role.role_name().to_string(), role);
             }
         }
         let details = role_details(ctx).await?;
@@ -927,6 +942,32 @@ mod tests {
         assert_eq!(
             role_policy_attachment_key(&live).as_deref(),
             live["id"].as_str()
+        );
+    }
+
+    #[test]
+    fn old_states_without_the_policy_copies_compare_without_them() {
+        let mut desired = json!({"id": "test-role-for-lambda", "tags": {}});
+        let mut live = role(
+            json!([]),
+            json!(["arn:aws:iam::aws:policy/AmazonS3FullAccess"]),
+        );
+        live["tags"] = json!({});
+        (RULES_ROLE.normalize)(&mut desired, &mut live);
+        assert_eq!(
+            live,
+            json!({"id": "sandbox-cluster-role", "name": "sandbox-cluster-role", "tags": {}})
+        );
+        // A state that has them keeps them compared.
+        let mut desired = role(json!([]), json!([]));
+        let mut live = role(
+            json!([]),
+            json!(["arn:aws:iam::aws:policy/AmazonS3FullAccess"]),
+        );
+        (RULES_ROLE.normalize)(&mut desired, &mut live);
+        assert_eq!(
+            live["managed_policy_arns"],
+            json!(["arn:aws:iam::aws:policy/AmazonS3FullAccess"])
         );
     }
 
