@@ -2,11 +2,23 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod iam;
+
 use super::TypeDef;
 use crate::live::TypeRules;
 
 /// Every type driftd lists and compares.
-pub static ALL: &[&TypeDef] = &[];
+pub static ALL: &[&TypeDef] = &[
+    &iam::IAM_ROLE,
+    &iam::IAM_ROLE_POLICY,
+    &iam::IAM_ROLE_POLICY_ATTACHMENT,
+    &iam::IAM_POLICY,
+    &iam::IAM_USER,
+    &iam::IAM_USER_POLICY,
+    &iam::IAM_GROUP,
+    &iam::IAM_INSTANCE_PROFILE,
+    &iam::IAM_OPENID_CONNECT_PROVIDER,
+];
 
 /// The diff's rules for a resource type, if driftd supports it.
 pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
