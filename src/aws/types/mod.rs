@@ -2,6 +2,7 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod iam;
 pub mod sg;
 
 use super::TypeDef;
@@ -10,6 +11,15 @@ use serde_json::Value;
 
 /// Every type driftd lists and compares.
 pub static ALL: &[&TypeDef] = &[
+    &iam::IAM_ROLE,
+    &iam::IAM_ROLE_POLICY,
+    &iam::IAM_ROLE_POLICY_ATTACHMENT,
+    &iam::IAM_POLICY,
+    &iam::IAM_USER,
+    &iam::IAM_USER_POLICY,
+    &iam::IAM_GROUP,
+    &iam::IAM_INSTANCE_PROFILE,
+    &iam::IAM_OPENID_CONNECT_PROVIDER,
     &sg::SECURITY_GROUP,
     &sg::DEFAULT_SECURITY_GROUP,
     &sg::SECURITY_GROUP_RULE,
