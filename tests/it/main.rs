@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod graph;
+mod harness;
 mod readonly;
 mod sources;
 mod state;
