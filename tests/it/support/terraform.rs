@@ -425,20 +425,6 @@ impl Workspace {
         );
     }
 
-    /// `terraform destroy -parallelism=1 -auto-approve`.
-    pub fn destroy(&mut self) {
-        self.run(
-            "destroy",
-            &[
-                "destroy",
-                "-parallelism=1",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-            ],
-        );
-    }
-
     /// The local state file (`terraform.tfstate`), as Terraform wrote it.
     pub fn state_path(&self) -> PathBuf {
         self.dir().join("terraform.tfstate")
