@@ -18,9 +18,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{IpPermission, IpRange, Tag};
 
-use crate::support::fault_proxy::{Call, Fault, FaultProxy};
+use crate::support::fault_proxy::{Call, Fault, FaultProxy, identify};
 use crate::support::moto::{MotoServer, REGION};
-use crate::support::terraform::{RefreshPlan, Workspace, summarize};
+use crate::support::terraform::{
+    DriftKind, RefreshPlan, Workspace, parse_resource_drift, summarize,
+};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -589,4 +591,104 @@ async fn fault_proxy_counts_per_operation_and_adds_latency() {
     proxy.set_latency(Duration::ZERO);
     proxy.reset_counts();
     assert_eq!(proxy.counts().len(), 0);
+}
+
+// Pure parts, without Terraform or moto.
+
+#[test]
+fn resource_drift_is_read_from_show_json_with_top_level_attributes() {
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "resource_drift": [
+            {
+                "address": "aws_vpc.main", "mode": "managed", "type": "aws_vpc", "name": "main",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"id": "vpc-1", "tags": {"Name": "a"}, "cidr_block": "10.0.0.0/16", "ipv6": null},
+                    "after": {"id": "vpc-1", "tags": {"Name": "a", "team": "x"}, "cidr_block": "10.0.0.0/16", "extra": "new"}
+                }
+            },
+            {
+                "address": "aws_subnet.a", "mode": "managed", "type": "aws_subnet", "name": "a",
+                "change": {"actions": ["delete"], "before": {"id": "subnet-1"}, "after": null}
+            }
+        ]
+    });
+    let drift = parse_resource_drift(&plan);
+    assert_eq!(drift[0].resource_type, "aws_vpc");
+    // A key null on one side and absent on the other is not a change.
+    assert_eq!(
+        drift[0].kind(),
+        DriftKind::Changed(BTreeSet::from(["extra".to_owned(), "tags".to_owned()]))
+    );
+    assert_eq!(drift[1].kind(), DriftKind::Deleted);
+    assert_eq!(
+        summarize(&drift),
+        ["aws_subnet.a: deleted", "aws_vpc.main: extra, tags"]
+    );
+    assert!(parse_resource_drift(&serde_json::json!({"format_version": "1.2"})).is_empty());
+}
+
+#[test]
+fn fault_proxy_names_calls_by_signing_scope_and_operation() {
+    use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+    let signed = |service: &str| {
+        let mut headers = HeaderMap::new();
+        let value = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261121/eu-west-1/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc"
+        );
+        headers.insert("authorization", HeaderValue::from_str(&value).unwrap());
+        headers
+    };
+    // Query protocol, Action in the form body.
+    let mut headers = signed("iam");
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+    );
+    let body = b"Action=ListRoles&Version=2010-05-08&MaxItems=100";
+    assert_eq!(
+        identify(&Method::POST, &Uri::from_static("/"), &headers, body),
+        Call {
+            service: "iam".into(),
+            operation: "ListRoles".into()
+        }
+    );
+    // Query protocol, Action in the URL.
+    assert_eq!(
+        identify(
+            &Method::GET,
+            &Uri::from_static("/?Version=2016-11-15&Action=DescribeVpcs"),
+            &signed("ec2"),
+            b""
+        )
+        .operation,
+        "DescribeVpcs"
+    );
+    // JSON protocol.
+    let mut headers = signed("logs");
+    headers.insert(
+        "x-amz-target",
+        HeaderValue::from_static("Logs_20140328.DescribeLogGroups"),
+    );
+    assert_eq!(
+        identify(&Method::POST, &Uri::from_static("/"), &headers, b"{}"),
+        Call {
+            service: "logs".into(),
+            operation: "DescribeLogGroups".into()
+        }
+    );
+    // REST, and an unsigned request.
+    assert_eq!(
+        identify(
+            &Method::GET,
+            &Uri::from_static("/b/?policy"),
+            &HeaderMap::new(),
+            b""
+        ),
+        Call {
+            service: "unsigned".into(),
+            operation: "GET /b?policy".into()
+        }
+    );
 }
