@@ -282,7 +282,11 @@ fn iam_fixture_refresh_only_plan_names_each_console_change() {
 #[test]
 fn s3_fixture_refresh_only_plan_names_suspended_versioning() {
     let moto = MotoServer::start();
-    let mut workspace = Workspace::new("s3", &moto.endpoint_url());
+    // Terraform talks to moto through the fault proxy (with no faults): this
+    // also proves the proxy passes a real client's SigV4, path-style S3, STS
+    // and IAM requests through untouched, and counts what a refresh costs.
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    let mut workspace = Workspace::new("s3", &proxy.endpoint_url());
     workspace.init();
     workspace.apply();
     let first = workspace.plan_refresh_only();
@@ -320,6 +324,7 @@ fn s3_fixture_refresh_only_plan_names_suspended_versioning() {
             .send(),
     )
     .expect("suspend versioning");
+    proxy.reset_counts();
     let plan = referee.check(
         &mut workspace,
         "versioning suspended",
@@ -337,6 +342,18 @@ fn s3_fixture_refresh_only_plan_names_suspended_versioning() {
     );
     let state = workspace.state_json();
     assert_eq!(state["version"], 4, "a real provider state");
+
+    // What one refresh-only plan of 5 resources asked of AWS.
+    let counts = proxy.counts();
+    eprintln!("fixture s3: calls of one refresh-only plan: {counts:?}");
+    // The provider learns the account id from iam:GetUser (with static
+    // credentials for a user), not sts:GetCallerIdentity.
+    assert_eq!(proxy.count("iam", "GetUser"), 1, "{counts:?}");
+    assert!(
+        proxy.count("s3", "GET /driftd-fixture-logs?versioning") >= 2,
+        "the bucket and aws_s3_bucket_versioning both read versioning: {counts:?}"
+    );
+    assert_eq!(proxy.service_count("unsigned"), 0, "{counts:?}");
 
     report_timings(&workspace);
 }
