@@ -21,7 +21,8 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, Tag};
 use crate::support::fault_proxy::{Call, Fault, FaultProxy, identify};
 use crate::support::moto::{MotoServer, REGION};
 use crate::support::terraform::{
-    DriftKind, RefreshPlan, Workspace, parse_resource_drift, summarize,
+    DriftKind, RefreshPlan, Workspace, find_plugin_mirror, find_terraform_binary,
+    parse_resource_drift, summarize,
 };
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -707,5 +708,47 @@ fn fault_proxy_names_calls_by_signing_scope_and_operation() {
             service: "unsigned".into(),
             operation: "GET /b?policy".into()
         }
+    );
+}
+
+#[test]
+fn terraform_and_the_provider_mirror_are_found_or_named_as_missing() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let empty = root.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+
+    let error = find_terraform_binary(None, std::slice::from_ref(&empty)).unwrap_err();
+    assert!(
+        error.contains("install Terraform") && error.contains("DRIFTD_TERRAFORM"),
+        "{error}"
+    );
+    let error = find_terraform_binary(Some(empty.join("terraform").into()), &[]).unwrap_err();
+    assert!(error.contains("DRIFTD_TERRAFORM is set to"), "{error}");
+    std::fs::write(empty.join("terraform"), "").unwrap();
+    assert_eq!(
+        find_terraform_binary(None, std::slice::from_ref(&empty)),
+        Ok(empty.join("terraform"))
+    );
+
+    let error = find_plugin_mirror(None, std::slice::from_ref(&empty)).unwrap_err();
+    assert!(error.contains("DRIFTD_TF_PLUGIN_MIRROR=DIR"), "{error}");
+    let error = find_plugin_mirror(Some(empty.clone().into()), &[]).unwrap_err();
+    assert!(
+        error.contains("has no registry.terraform.io/hashicorp/aws"),
+        "{error}"
+    );
+
+    // The unpacked layout, some levels below a search root.
+    let mirror = root.path().join("opt/tf-plugins");
+    let platform = mirror.join("registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64");
+    std::fs::create_dir_all(&platform).unwrap();
+    std::fs::write(platform.join("terraform-provider-aws_v5.100.0_x5"), "").unwrap();
+    assert_eq!(
+        find_plugin_mirror(None, &[empty.clone(), root.path().to_path_buf()]),
+        Ok(mirror.clone())
+    );
+    assert_eq!(
+        find_plugin_mirror(Some(mirror.clone().into()), &[]),
+        Ok(mirror)
     );
 }

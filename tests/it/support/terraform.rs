@@ -22,6 +22,7 @@
 //! again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -56,51 +57,74 @@ impl Terraform {
     /// Panics with what to install or set when either is missing.
     pub fn discover() -> &'static Terraform {
         static FOUND: OnceLock<Terraform> = OnceLock::new();
-        FOUND.get_or_init(|| Terraform {
-            binary: find_terraform_binary(),
-            plugin_mirror: find_plugin_mirror(),
+        FOUND.get_or_init(|| {
+            let path = std::env::var_os("PATH")
+                .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let binary = find_terraform_binary(std::env::var_os("DRIFTD_TERRAFORM"), &path)
+                .unwrap_or_else(|message| panic!("{message}"));
+            let plugin_mirror = find_plugin_mirror(
+                std::env::var_os("DRIFTD_TF_PLUGIN_MIRROR"),
+                &MIRROR_SEARCH_ROOTS.map(PathBuf::from),
+            )
+            .unwrap_or_else(|message| panic!("{message}"));
+            Terraform {
+                binary,
+                plugin_mirror,
+            }
         })
     }
 }
 
-fn find_terraform_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("DRIFTD_TERRAFORM") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
+/// Where a provider mirror is looked for when `DRIFTD_TF_PLUGIN_MIRROR` is unset.
+pub const MIRROR_SEARCH_ROOTS: [&str; 3] = ["/opt", "/usr/local", "/root"];
+
+/// `DRIFTD_TERRAFORM` (given as `explicit`), else `terraform` in one of the
+/// `PATH` directories; the error says what to install or set.
+pub fn find_terraform_binary(
+    explicit: Option<OsString>,
+    path: &[PathBuf],
+) -> Result<PathBuf, String> {
+    if let Some(binary) = explicit {
+        let binary = PathBuf::from(binary);
+        if binary.is_file() {
+            return Ok(binary);
+        }
+        return Err(format!(
             "DRIFTD_TERRAFORM is set to {}, which is not a file: point it at a terraform binary (1.11)",
-            path.display()
-        );
-        return path;
+            binary.display()
+        ));
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
+    path.iter()
         .map(|dir| dir.join("terraform"))
-        .find(|candidate| candidate.is_file());
-    on_path.unwrap_or_else(|| {
-        panic!(
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
             "terraform not found on PATH: install Terraform 1.11 \
              (https://developer.hashicorp.com/terraform/install) or set DRIFTD_TERRAFORM to its binary"
-        )
-    })
+                .to_owned()
+        })
 }
 
-fn find_plugin_mirror() -> PathBuf {
-    if let Some(path) = std::env::var_os("DRIFTD_TF_PLUGIN_MIRROR") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.join("registry.terraform.io/hashicorp/aws").is_dir(),
+/// `DRIFTD_TF_PLUGIN_MIRROR` (given as `explicit`), else the folder above
+/// `registry.terraform.io` of the first `terraform-provider-aws_*` under
+/// `roots`; the error says what to install or set.
+pub fn find_plugin_mirror(
+    explicit: Option<OsString>,
+    roots: &[PathBuf],
+) -> Result<PathBuf, String> {
+    if let Some(mirror) = explicit {
+        let mirror = PathBuf::from(mirror);
+        if mirror.join("registry.terraform.io/hashicorp/aws").is_dir() {
+            return Ok(mirror);
+        }
+        return Err(format!(
             "DRIFTD_TF_PLUGIN_MIRROR is set to {}, which has no registry.terraform.io/hashicorp/aws: \
              point it at a provider filesystem mirror root (the folder that holds registry.terraform.io)",
-            path.display()
-        );
-        return path;
+            mirror.display()
+        ));
     }
-    let roots = ["/opt", "/usr/local", "/root"];
     for root in roots {
-        if let Some(provider) = find_provider_binary(Path::new(root), 0) {
+        if let Some(provider) = find_provider_binary(root, 0) {
             let mirror = provider
                 .ancestors()
                 .find(|dir| {
@@ -109,15 +133,15 @@ fn find_plugin_mirror() -> PathBuf {
                 })
                 .and_then(Path::parent);
             if let Some(mirror) = mirror {
-                return mirror.to_path_buf();
+                return Ok(mirror.to_path_buf());
             }
         }
     }
-    panic!(
+    Err(format!(
         "no hashicorp/aws provider mirror found (searched {roots:?} for terraform-provider-aws_*): \
          put the provider in a filesystem mirror (`terraform providers mirror DIR` with a config \
          requiring hashicorp/aws 5.100.0) and set DRIFTD_TF_PLUGIN_MIRROR=DIR"
-    )
+    ))
 }
 
 /// Depth-first search for `terraform-provider-aws_*` under a mirror layout
