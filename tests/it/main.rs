@@ -5,6 +5,7 @@ mod aws_sg;
 mod cli;
 mod config;
 mod graph;
+mod harness;
 mod readonly;
 mod sources;
 mod state;

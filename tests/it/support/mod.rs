@@ -1,8 +1,10 @@
 //! Shared test helpers: corpus location, temporary dirs, local servers.
 
+pub mod fault_proxy;
 pub mod hcp;
 pub mod http_backend;
 pub mod moto;
+pub mod terraform;
 
 use std::path::PathBuf;
 
