@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod diff;
 mod graph;
 mod readonly;
 mod sources;
