@@ -358,16 +358,19 @@ fn is_arn(s: &str) -> bool {
     s.starts_with("arn:") && s.split(':').count() >= 6
 }
 
+/// (child type, the child's parent id attribute, the parent's id).
+type ChildLink = (&'static str, &'static str, String);
+
 /// The desired children of every fold, parsed once.
-struct FoldIndex<'a> {
-    /// (child type, parent id attribute, parent id) → parsed desired children.
-    children: HashMap<(&'static str, &'static str, String), Vec<(&'a str, Value)>>,
+struct FoldIndex {
+    /// Parsed desired children by the parent they name.
+    children: HashMap<ChildLink, Vec<Value>>,
     /// child type → (parent type, parent id attribute), for unmanaged live children.
     parents: HashMap<&'static str, Vec<(&'static str, &'static str)>>,
 }
 
-impl<'a> FoldIndex<'a> {
-    fn build(desired: &'a [Resource], checked: &[(usize, &'static TypeRules)]) -> Self {
+impl FoldIndex {
+    fn build(desired: &[Resource], checked: &[(usize, &'static TypeRules)]) -> Self {
         let mut parents: HashMap<&'static str, Vec<(&'static str, &'static str)>> = HashMap::new();
         let mut seen_types = BTreeSet::new();
         for &(_, tr) in checked {
@@ -383,8 +386,7 @@ impl<'a> FoldIndex<'a> {
                 }
             }
         }
-        let mut children: HashMap<(&'static str, &'static str, String), Vec<(&'a str, Value)>> =
-            HashMap::new();
+        let mut children: HashMap<ChildLink, Vec<Value>> = HashMap::new();
         if !parents.is_empty() {
             for r in desired {
                 if r.address.mode == Mode::Data || r.deposed.is_some() {
@@ -402,7 +404,7 @@ impl<'a> FoldIndex<'a> {
                         children
                             .entry((child_type, attr, parent_id.to_string()))
                             .or_default()
-                            .push((child_type, value.clone()));
+                            .push(value.clone());
                     }
                 }
             }
@@ -415,8 +417,8 @@ impl<'a> FoldIndex<'a> {
         for &child_type in fold.child_types {
             let key = (child_type, fold.parent_id_attribute, parent_id.to_string());
             if let Some(list) = self.children.get(&key) {
-                for (t, child) in list {
-                    (fold.remove_child)(desired, live, t, child);
+                for child in list {
+                    (fold.remove_child)(desired, live, child_type, child);
                 }
             }
         }
@@ -448,7 +450,7 @@ fn compare_pair(
     d: &Resource,
     l: &Resource,
     tr: &TypeRules,
-    folds: &FoldIndex<'_>,
+    folds: &FoldIndex,
 ) -> (Vec<AttrChange>, Vec<Diagnostic>) {
     let mut desired = d.attributes.to_value();
     let mut live = l.attributes.to_value();
