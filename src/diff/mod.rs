@@ -198,10 +198,11 @@ pub fn diff(
     }
     for (k, idx) in &desired_by_key {
         if idx.len() > 1 {
-            let addresses: Vec<String> = idx
+            let mut addresses: Vec<String> = idx
                 .iter()
                 .map(|&i| desired[i].address.to_string())
                 .collect();
+            addresses.sort();
             diagnostics.push(Diagnostic::warning(
                 format!("{}.{}", k.1, k.2),
                 format!(

@@ -202,3 +202,42 @@ fn report_serialises_with_string_paths_and_addresses() {
         }])
     );
 }
+
+#[test]
+fn one_object_under_two_addresses_is_compared_for_each_and_warned_about() {
+    let mut a = resource(
+        "aws_vpc",
+        "vpc-1",
+        json!({"id": "vpc-1", "cidr_block": "10.0.0.0/16"}),
+    );
+    a.address.name = "b".into();
+    let mut b = a.clone();
+    b.address.name = "a".into();
+    let live = LiveInventory {
+        resources: vec![resource(
+            "aws_vpc",
+            "vpc-1",
+            json!({"id": "vpc-1", "cidr_block": "10.9.0.0/16"}),
+        )],
+        coverage: vec![complete("aws_vpc", "eu-west-1")],
+    };
+    let report = diff(&[a, b], &live, &rules, &DiffOptions::default());
+    let addresses: Vec<String> = report
+        .drifts
+        .iter()
+        .map(|d| match d {
+            Drift::Changed { address, .. } => address.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(addresses, ["aws_vpc.a", "aws_vpc.b"]);
+    assert_eq!(
+        (report.managed, report.changed, report.coverage),
+        (1, 2, 1.0)
+    );
+    assert_eq!(report.diagnostics.len(), 1);
+    assert_eq!(
+        report.diagnostics[0].message,
+        "the same cloud object is managed by 2 addresses (aws_vpc.a, aws_vpc.b): each is compared with it; remove all but one from state"
+    );
+}
