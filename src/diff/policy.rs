@@ -247,6 +247,15 @@ mod tests {
     }
 
     #[test]
+    fn not_lists_and_condition_values_are_order_free() {
+        let a = r#"{"Statement":[{"Effect":"Deny","NotAction":["iam:*","sts:*"],"NotResource":"arn:aws:s3:::a","Condition":{"StringEquals":{"aws:RequestedRegion":["eu-west-1","us-east-1"]},"NumericLessThan":{"s3:max-keys":10}}}]}"#;
+        let b = r#"{"Statement":{"Condition":{"NumericLessThan":{"s3:max-keys":"10"},"StringEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}},"NotResource":["arn:aws:s3:::a"],"NotAction":["sts:*","iam:*"],"Effect":"Deny"}}"#;
+        assert_eq!(canonical(a).unwrap(), canonical(b).unwrap());
+        let c = b.replace("us-east-1", "us-west-2");
+        assert_ne!(canonical(a).unwrap(), canonical(&c).unwrap());
+    }
+
+    #[test]
     fn only_policy_documents_are_canonical() {
         assert_eq!(canonical(r#"{"a":1}"#), None);
         assert_eq!(canonical("not json, mentions Statement"), None);
