@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod graph;
 pub mod live;
 pub mod model;

@@ -4,6 +4,7 @@ mod aws_iam;
 mod aws_sg;
 mod cli;
 mod config;
+mod diff;
 mod graph;
 mod harness;
 mod readonly;

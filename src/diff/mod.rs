@@ -1,0 +1,485 @@
+//! The diff: desired resources (Terraform state) against the live inventory,
+//! into drifts (`changed`, `unmanaged`, `missing`), coverage and diagnostics.
+//!
+//! Pure (DESIGN.md invariant 6): data in, data and diagnostics out, no IO.
+//! A false positive is a bug, so every rule here leans towards "not drift"
+//! when it cannot be sure, and says so in a diagnostic:
+//! - a resource is *missing* only when the listing that should contain it
+//!   completed (invariant 2); otherwise it is counted as unknown;
+//! - a live resource is *unmanaged* only when no state names its key, it is not
+//!   an AWS default object (unless `strict`), and it is not part of a managed
+//!   parent through a [`Fold`];
+//! - a managed resource has *changed* only in attributes both sides know, after
+//!   the type's normalisation and the generic one in [`compare`].
+//!
+//! Matching is by [`ResourceKey`] through hash maps: O(n) in the number of
+//! resources (driftctl compared every pair, O(n·m)).
+
+mod compare;
+mod policy;
+
+use crate::aws::{arn_account, arn_region};
+use crate::diag::Diagnostic;
+use crate::live::{Coverage, Fold, GLOBAL, LiveInventory, TypeRules};
+use crate::model::{Address, AttrPath, Mode, Resource, ResourceKey};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// How a diff treats what it finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiffOptions {
+    /// AWS default objects (default VPC, default security group, …) count as
+    /// unmanaged too, instead of being skipped.
+    pub strict: bool,
+}
+
+/// One value of an attribute difference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrValue {
+    /// The value as it is (after normalisation).
+    Value(Value),
+    /// The value is secret on at least one side (a keyed hash, or a path the
+    /// state declares sensitive): neither the value nor its hash is reported.
+    Sensitive,
+}
+
+/// One attribute that differs between the state and the cloud.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttrChange {
+    /// Where it differs: the top-level attribute first (what Terraform's
+    /// `resource_drift` names), then the nested path inside it.
+    #[serde(serialize_with = "display")]
+    pub path: AttrPath,
+    /// What the state recorded.
+    pub recorded: AttrValue,
+    /// What the cloud has.
+    pub live: AttrValue,
+}
+
+impl AttrChange {
+    /// The top-level attribute the change is under.
+    pub fn attribute(&self) -> &str {
+        self.path.top_level().unwrap_or_default()
+    }
+}
+
+/// One drift (driftctl's vocabulary).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Drift {
+    /// Managed, and some attributes differ. `changes` are sorted by path, so
+    /// they are grouped by top-level attribute.
+    Changed {
+        key: ResourceKey,
+        #[serde(serialize_with = "display")]
+        address: Address,
+        changes: Vec<AttrChange>,
+    },
+    /// In the cloud, in no state.
+    Unmanaged { key: ResourceKey },
+    /// In a state, and gone from a listing that completed.
+    Missing {
+        key: ResourceKey,
+        #[serde(serialize_with = "display")]
+        address: Address,
+    },
+}
+
+impl Drift {
+    pub fn key(&self) -> &ResourceKey {
+        match self {
+            Drift::Changed { key, .. } | Drift::Unmanaged { key } | Drift::Missing { key, .. } => {
+                key
+            }
+        }
+    }
+
+    fn order(&self) -> (&ResourceKey, Option<&Address>) {
+        match self {
+            Drift::Changed { key, address, .. } | Drift::Missing { key, address } => {
+                (key, Some(address))
+            }
+            Drift::Unmanaged { key } => (key, None),
+        }
+    }
+}
+
+/// The outcome of one diff: the CLI prints it as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiffReport {
+    /// Every drift, sorted by key (then address).
+    pub drifts: Vec<Drift>,
+    /// Live resources that a state manages (changed or not).
+    pub managed: usize,
+    /// Live resources in no state (defaults excluded unless `strict`).
+    pub unmanaged: usize,
+    /// State resources gone from a complete listing.
+    pub missing: usize,
+    /// Managed resources with at least one attribute change.
+    pub changed: usize,
+    /// managed / (managed + unmanaged); 1.0 when both are 0.
+    pub coverage: f64,
+    /// Live AWS default objects not reported as unmanaged (not `strict`).
+    pub defaults_skipped: usize,
+    /// Live child resources (e.g. security group rules) of a managed parent that
+    /// no state names: part of the parent, compared through it.
+    pub folded_children: usize,
+    /// State resources whose listing did not complete in this scan: neither
+    /// missing nor matched.
+    pub unknown_resources: usize,
+    /// State resource types driftd has no rules for, with their instance
+    /// counts: listed here, never missing or unmanaged.
+    pub not_checked: BTreeMap<String, usize>,
+    /// The listings that did not complete (from the inventory).
+    pub unknown: Vec<Coverage>,
+    /// Some listing did not complete: the scan is partial.
+    pub partial: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn display<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// A key borrowed from a resource: (provider, type, id).
+type KeyRef<'a> = (&'a str, &'a str, &'a str);
+
+fn key_ref(k: &ResourceKey) -> KeyRef<'_> {
+    (&k.provider, &k.resource_type, &k.id)
+}
+
+/// Diffs `desired` (every state resource of a target) against `live`.
+/// `rules` looks up a type's rules (`crate::aws::types::rules` in production).
+pub fn diff(
+    desired: &[Resource],
+    live: &LiveInventory,
+    rules: &dyn Fn(&str) -> Option<&'static TypeRules>,
+    options: &DiffOptions,
+) -> DiffReport {
+    let mut diagnostics = Vec::new();
+    // One lookup per type, not per resource. The keys borrow from `desired`
+    // and `live`, which outlive the diff.
+    let mut type_rules: HashMap<&str, Option<&'static TypeRules>> = HashMap::new();
+    for r in desired.iter().chain(&live.resources) {
+        let t: &str = &r.key.resource_type;
+        if !type_rules.contains_key(t) {
+            type_rules.insert(t, rules(t));
+        }
+    }
+    let rules_of = |t: &str| type_rules.get(t).copied().flatten();
+
+    // Desired managed resources by key. Deposed objects are being replaced:
+    // never matched nor missing, but their key is "in a state" (not unmanaged).
+    let mut desired_by_key: HashMap<KeyRef<'_>, Vec<usize>> = HashMap::with_capacity(desired.len());
+    let mut in_state_only: HashSet<KeyRef<'_>> = HashSet::new();
+    let mut not_checked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut checked: Vec<(usize, &'static TypeRules)> = Vec::with_capacity(desired.len());
+    for (i, r) in desired.iter().enumerate() {
+        if r.address.mode == Mode::Data {
+            continue;
+        }
+        if r.deposed.is_some() {
+            in_state_only.insert(key_ref(&r.key));
+            continue;
+        }
+        match rules_of(&r.key.resource_type) {
+            Some(tr) => {
+                desired_by_key.entry(key_ref(&r.key)).or_default().push(i);
+                checked.push((i, tr));
+            }
+            None => {
+                *not_checked
+                    .entry(r.key.resource_type.to_string())
+                    .or_default() += 1
+            }
+        }
+    }
+    for (k, idx) in &desired_by_key {
+        if idx.len() > 1 {
+            let mut addresses: Vec<String> = idx
+                .iter()
+                .map(|&i| desired[i].address.to_string())
+                .collect();
+            addresses.sort();
+            diagnostics.push(Diagnostic::warning(
+                format!("{}.{}", k.1, k.2),
+                format!(
+                    "the same cloud object is managed by {} addresses ({}): each is compared with it; remove all but one from state",
+                    idx.len(),
+                    addresses.join(", ")
+                ),
+            ));
+        }
+    }
+
+    // Live resources by key.
+    let mut live_by_key: HashMap<KeyRef<'_>, usize> = HashMap::with_capacity(live.resources.len());
+    let mut live_without_rules: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, r) in live.resources.iter().enumerate() {
+        if rules_of(&r.key.resource_type).is_none() {
+            *live_without_rules.entry(&r.key.resource_type).or_default() += 1;
+            continue;
+        }
+        match live_by_key.entry(key_ref(&r.key)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                diagnostics.push(Diagnostic::warning(
+                    r.key.to_string(),
+                    "listed twice in this scan (two listings returned the same id): the first one is compared",
+                ));
+            }
+        }
+    }
+    for (t, n) in live_without_rules {
+        diagnostics.push(Diagnostic::warning(
+            t,
+            format!("{n} live resources of a type without diff rules were ignored"),
+        ));
+    }
+
+    // Desired children by (child type, parent id attribute, parent id), for folds.
+    let folds = FoldIndex::build(desired, &checked);
+
+    let mut drifts = Vec::new();
+    let mut managed = 0usize;
+    let mut missing = 0usize;
+    let mut changed = 0usize;
+    let mut unknown_resources = 0usize;
+    let mut matched_live = vec![false; live.resources.len()];
+    for &(i, tr) in &checked {
+        let d = &desired[i];
+        match live_by_key.get(&key_ref(&d.key)) {
+            Some(&li) => {
+                if !matched_live[li] {
+                    matched_live[li] = true;
+                    managed += 1;
+                }
+                let l = &live.resources[li];
+                let (changes, diags) = compare_pair(d, l, tr, &folds);
+                diagnostics.extend(diags);
+                if !changes.is_empty() {
+                    changed += 1;
+                    drifts.push(Drift::Changed {
+                        key: d.key.clone(),
+                        address: d.address.clone(),
+                        changes,
+                    });
+                }
+            }
+            None => {
+                if listing_complete(d, tr, live) {
+                    missing += 1;
+                    drifts.push(Drift::Missing {
+                        key: d.key.clone(),
+                        address: d.address.clone(),
+                    });
+                } else {
+                    unknown_resources += 1;
+                }
+            }
+        }
+    }
+
+    let mut unmanaged = 0usize;
+    let mut defaults_skipped = 0usize;
+    let mut folded_children = 0usize;
+    for (li, l) in live.resources.iter().enumerate() {
+        if matched_live[li] {
+            continue;
+        }
+        let k = key_ref(&l.key);
+        if live_by_key.get(&k) != Some(&li) || in_state_only.contains(&k) {
+            // A type without rules, a second listing of one id, or a deposed object.
+            continue;
+        }
+        let Some(tr) = rules_of(&l.key.resource_type) else {
+            continue;
+        };
+        let value = l.attributes.to_value();
+        if folds.is_child_of_managed(l, &value, &desired_by_key) {
+            folded_children += 1;
+            continue;
+        }
+        if !options.strict && (tr.is_default)(&value) {
+            defaults_skipped += 1;
+            continue;
+        }
+        unmanaged += 1;
+        drifts.push(Drift::Unmanaged { key: l.key.clone() });
+    }
+
+    drifts.sort_by(|a, b| a.order().cmp(&b.order()));
+    // Deterministic whatever the input order (the duplicate check walks a hash map).
+    diagnostics.sort_by(|a, b| (&a.subject, &a.message).cmp(&(&b.subject, &b.message)));
+    let coverage = if managed + unmanaged == 0 {
+        1.0
+    } else {
+        managed as f64 / (managed + unmanaged) as f64
+    };
+    DiffReport {
+        drifts,
+        managed,
+        unmanaged,
+        missing,
+        changed,
+        coverage,
+        defaults_skipped,
+        folded_children,
+        unknown_resources,
+        not_checked,
+        unknown: live
+            .coverage
+            .iter()
+            .filter(|c| c.listing != crate::live::Listing::Complete)
+            .cloned()
+            .collect(),
+        partial: live.is_partial(),
+        diagnostics,
+    }
+}
+
+/// Whether the listing that should contain `d` completed: in the account and
+/// region its ARN names, else every listing of its type.
+fn listing_complete(d: &Resource, tr: &TypeRules, live: &LiveInventory) -> bool {
+    let t = &*d.key.resource_type;
+    match d.aliases.arn.as_deref().filter(|a| is_arn(a)) {
+        Some(arn) => {
+            let region = arn_region(arn).or(tr.global.then_some(GLOBAL));
+            live.is_complete_for(t, arn_account(arn), region)
+        }
+        None => live.is_complete_for(t, None, None),
+    }
+}
+
+fn is_arn(s: &str) -> bool {
+    s.starts_with("arn:") && s.split(':').count() >= 6
+}
+
+/// (child type, the child's parent id attribute, the parent's id).
+type ChildLink = (&'static str, &'static str, String);
+
+/// The desired children of every fold, parsed once.
+struct FoldIndex {
+    /// Parsed desired children by the parent they name.
+    children: HashMap<ChildLink, Vec<Value>>,
+    /// child type → (parent type, parent id attribute), for unmanaged live children.
+    parents: HashMap<&'static str, Vec<(&'static str, &'static str)>>,
+}
+
+impl FoldIndex {
+    fn build(desired: &[Resource], checked: &[(usize, &'static TypeRules)]) -> Self {
+        let mut parents: HashMap<&'static str, Vec<(&'static str, &'static str)>> = HashMap::new();
+        let mut seen_types = BTreeSet::new();
+        for &(_, tr) in checked {
+            if !seen_types.insert(tr.resource_type) {
+                continue;
+            }
+            for fold in tr.folds {
+                for &child in fold.child_types {
+                    let entry = parents.entry(child).or_default();
+                    if !entry.contains(&(tr.resource_type, fold.parent_id_attribute)) {
+                        entry.push((tr.resource_type, fold.parent_id_attribute));
+                    }
+                }
+            }
+        }
+        let mut children: HashMap<ChildLink, Vec<Value>> = HashMap::new();
+        if !parents.is_empty() {
+            for r in desired {
+                if r.address.mode == Mode::Data || r.deposed.is_some() {
+                    continue;
+                }
+                let Some((&child_type, links)) = parents.get_key_value(&*r.key.resource_type)
+                else {
+                    continue;
+                };
+                let value = r.attributes.to_value();
+                let mut attrs: Vec<&'static str> = links.iter().map(|l| l.1).collect();
+                attrs.dedup();
+                for attr in attrs {
+                    if let Some(parent_id) = value.get(attr).and_then(Value::as_str) {
+                        children
+                            .entry((child_type, attr, parent_id.to_string()))
+                            .or_default()
+                            .push(value.clone());
+                    }
+                }
+            }
+        }
+        FoldIndex { children, parents }
+    }
+
+    /// Calls every fold's `remove_child` for the desired children of `parent_id`.
+    fn remove_children(&self, fold: &Fold, parent_id: &str, desired: &mut Value, live: &mut Value) {
+        for &child_type in fold.child_types {
+            let key = (child_type, fold.parent_id_attribute, parent_id.to_string());
+            if let Some(list) = self.children.get(&key) {
+                for child in list {
+                    (fold.remove_child)(desired, live, child_type, child);
+                }
+            }
+        }
+    }
+
+    /// A live child whose parent (through a fold) is managed by some state.
+    fn is_child_of_managed(
+        &self,
+        live: &Resource,
+        value: &Value,
+        desired_by_key: &HashMap<KeyRef<'_>, Vec<usize>>,
+    ) -> bool {
+        let Some(links) = self.parents.get(&*live.key.resource_type) else {
+            return false;
+        };
+        links.iter().any(|&(parent_type, attr)| {
+            value
+                .get(attr)
+                .and_then(Value::as_str)
+                .is_some_and(|parent_id| {
+                    desired_by_key.contains_key(&(&*live.key.provider, parent_type, parent_id))
+                })
+        })
+    }
+}
+
+/// Compares one matched pair: folds, the type's normalisation, then the generic one.
+fn compare_pair(
+    d: &Resource,
+    l: &Resource,
+    tr: &TypeRules,
+    folds: &FoldIndex,
+) -> (Vec<AttrChange>, Vec<Diagnostic>) {
+    let mut desired = d.attributes.to_value();
+    let mut live = l.attributes.to_value();
+    for fold in tr.folds {
+        folds.remove_children(fold, &d.key.id, &mut desired, &mut live);
+    }
+    (tr.normalize)(&mut desired, &mut live);
+    compare::generic_normalize(&mut desired, &mut live, tr.ignore);
+    let sensitive: Vec<&AttrPath> = d.sensitive_paths.iter().chain(&l.sensitive_paths).collect();
+    let outcome = compare::compare(&desired, &live, tr.sets, &sensitive);
+    let mut diagnostics = Vec::new();
+    if !outcome.unsure.is_empty() {
+        diagnostics.push(Diagnostic::warning(
+            d.address.to_string(),
+            format!(
+                "cannot compare {}: the value is hashed as sensitive on one side only; \
+                 the type's rules should list it as sensitive (not reported as drift)",
+                outcome
+                    .unsure
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    (outcome.changes, diagnostics)
+}
+
+#[cfg(test)]
+mod tests;
