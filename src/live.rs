@@ -98,6 +98,12 @@ pub struct TypeRules {
     pub is_default: fn(live: &Value) -> bool,
     /// Parts of this type's attributes that other resource types may manage instead.
     pub folds: &'static [Fold],
+    /// When the cloud knows one desired resource under another id, or as several
+    /// objects: returns the `(id, attributes)` of the live objects it stands for.
+    /// An `aws_iam_role_policy_attachment`'s Terraform id is made up at create time
+    /// (keyed instead by `role/policy_arn`); an `aws_security_group_rule` with two
+    /// CIDRs is two AWS rules. `None` (or a `None` result): matched as itself.
+    pub desired_parts: Option<fn(&Value) -> Option<Vec<(String, Value)>>>,
 }
 
 /// A parent attribute that child resources can also manage: inline security group

@@ -150,6 +150,52 @@ fn key_ref(k: &ResourceKey) -> KeyRef<'_> {
     (&k.provider, &k.resource_type, &k.id)
 }
 
+/// The desired side with every resource whose type has `desired_parts` replaced by
+/// its parts (same address, the part's id and attributes); `None` when nothing changes.
+fn expand_desired(
+    desired: &[Resource],
+    rules: &dyn Fn(&str) -> Option<&'static TypeRules>,
+) -> Option<Vec<Resource>> {
+    type PartsFn = fn(&Value) -> Option<Vec<(String, Value)>>;
+    let mut parts_fn: HashMap<&str, Option<PartsFn>> = HashMap::new();
+    let mut todo: Vec<(usize, PartsFn)> = Vec::new();
+    for (i, r) in desired.iter().enumerate() {
+        if r.address.mode != Mode::Managed || r.deposed.is_some() {
+            continue;
+        }
+        let t: &str = &r.key.resource_type;
+        let f = *parts_fn
+            .entry(t)
+            .or_insert_with(|| rules(t).and_then(|tr| tr.desired_parts));
+        if let Some(f) = f {
+            todo.push((i, f));
+        }
+    }
+    if todo.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(desired.len() + todo.len());
+    let mut next = todo.into_iter().peekable();
+    for (i, r) in desired.iter().enumerate() {
+        match next.peek() {
+            Some(&(j, f)) if j == i => {
+                next.next();
+                match f(&r.attributes.to_value()) {
+                    Some(parts) => out.extend(parts.into_iter().map(|(id, attributes)| {
+                        let mut part = r.clone();
+                        part.key.id = id;
+                        part.attributes = crate::model::Attributes::from_value(&attributes);
+                        part
+                    })),
+                    None => out.push(r.clone()),
+                }
+            }
+            _ => out.push(r.clone()),
+        }
+    }
+    Some(out)
+}
+
 /// Diffs `desired` (every state resource of a target) against `live`.
 /// `rules` looks up a type's rules (`crate::aws::types::rules` in production).
 pub fn diff(
@@ -158,6 +204,10 @@ pub fn diff(
     rules: &dyn Fn(&str) -> Option<&'static TypeRules>,
     options: &DiffOptions,
 ) -> DiffReport {
+    // Desired resources the cloud knows under another id, or as several objects,
+    // are replaced by those parts first (see `TypeRules::desired_parts`).
+    let expanded = expand_desired(desired, rules);
+    let desired: &[Resource] = expanded.as_deref().unwrap_or(desired);
     let mut diagnostics = Vec::new();
     // One lookup per type, not per resource. The keys borrow from `desired`
     // and `live`, which outlive the diff.

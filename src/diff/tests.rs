@@ -12,6 +12,7 @@ static VPC: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: |v| v.get("default").and_then(Value::as_bool) == Some(true),
+    desired_parts: None,
     folds: &[],
 };
 
@@ -23,6 +24,7 @@ static ROLE: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 

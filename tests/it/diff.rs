@@ -63,6 +63,7 @@ fn generic(resource_type: &str) -> Option<&'static TypeRules> {
             sets: &[],
             normalize: no_normalization,
             is_default: never_default,
+            desired_parts: None,
             folds: &[],
         }))
     });
@@ -360,6 +361,7 @@ static VPC: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: |v| v["cidr_block"] == "172.31.0.0/16",
+    desired_parts: None,
     folds: &[],
 };
 
@@ -432,6 +434,7 @@ static SG: TypeRules = TypeRules {
     ],
     normalize: no_normalization,
     is_default: never_default,
+    desired_parts: None,
     folds: &SG_FOLDS,
 };
 

@@ -38,6 +38,7 @@ static RULES_ROLE: TypeRules = TypeRules {
     sets: &["inline_policy", "managed_policy_arns"],
     normalize: normalize_role,
     is_default: is_service_linked_role,
+    desired_parts: None,
     folds: &[Fold {
         child_types: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
         parent_id_attribute: "role",
@@ -203,6 +204,7 @@ static RULES_ROLE_POLICY: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: on_service_linked_role,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -266,8 +268,14 @@ static RULES_ROLE_POLICY_ATTACHMENT: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: on_service_linked_role,
+    desired_parts: Some(role_policy_attachment_parts),
     folds: &[],
 };
+
+/// A desired attachment is matched under the live key `<role>/<policy_arn>`.
+fn role_policy_attachment_parts(attributes: &Value) -> Option<Vec<(String, Value)>> {
+    role_policy_attachment_key(attributes).map(|key| vec![(key, attributes.clone())])
+}
 
 pub static IAM_ROLE_POLICY_ATTACHMENT: TypeDef = TypeDef {
     rules: &RULES_ROLE_POLICY_ATTACHMENT,
@@ -316,6 +324,7 @@ static RULES_POLICY: TypeRules = TypeRules {
     sets: &[],
     normalize: empty_tags_are_null_tags,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -451,6 +460,7 @@ static RULES_USER: TypeRules = TypeRules {
     sets: &[],
     normalize: empty_tags_are_null_tags,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -502,6 +512,7 @@ static RULES_USER_POLICY: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -536,6 +547,7 @@ static RULES_GROUP: TypeRules = TypeRules {
     sets: &[],
     normalize: no_normalization,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -584,6 +596,7 @@ static RULES_INSTANCE_PROFILE: TypeRules = TypeRules {
     sets: &[],
     normalize: empty_tags_are_null_tags,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -659,6 +672,7 @@ static RULES_OPENID_CONNECT_PROVIDER: TypeRules = TypeRules {
     sets: &["client_id_list"],
     normalize: empty_tags_are_null_tags,
     is_default: never_default,
+    desired_parts: None,
     folds: &[],
 };
 

@@ -7,7 +7,6 @@ pub mod sg;
 
 use super::TypeDef;
 use crate::live::TypeRules;
-use serde_json::Value;
 
 /// Every type driftd lists and compares.
 pub static ALL: &[&TypeDef] = &[
@@ -34,14 +33,11 @@ pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
         .map(|d| d.rules)
 }
 
-/// The live objects one desired resource stands for when the API knows it as
-/// several: an `aws_security_group_rule` with two CIDRs is two AWS rules,
-/// listed live as two `aws_security_group_rule`s with their own ids. The diff
-/// matches each part (id, attributes) on its own; `None`: the resource is
-/// matched as itself.
-pub fn split_desired(resource_type: &str, attributes: &Value) -> Option<Vec<(String, Value)>> {
-    match resource_type {
-        "aws_security_group_rule" => sg::split_security_group_rule(attributes),
-        _ => None,
-    }
+/// The live objects one desired resource stands for (`TypeRules::desired_parts`):
+/// `None` when it is matched as itself.
+pub fn split_desired(
+    resource_type: &str,
+    attributes: &serde_json::Value,
+) -> Option<Vec<(String, serde_json::Value)>> {
+    rules(resource_type)?.desired_parts?(attributes)
 }

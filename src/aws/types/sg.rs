@@ -61,6 +61,7 @@ static RULES_SECURITY_GROUP: TypeRules = TypeRules {
     sets: GROUP_SETS,
     normalize: normalize_group,
     is_default: is_default_group,
+    desired_parts: None,
     folds: &GROUP_FOLDS,
 };
 
@@ -79,6 +80,7 @@ static RULES_DEFAULT_SECURITY_GROUP: TypeRules = TypeRules {
     sets: GROUP_SETS,
     normalize: normalize_group,
     is_default: always_default,
+    desired_parts: None,
     folds: &GROUP_FOLDS,
 };
 
@@ -96,6 +98,7 @@ static RULES_SECURITY_GROUP_RULE: TypeRules = TypeRules {
     sets: &[],
     normalize: normalize_security_group_rule,
     is_default: is_default_security_group_rule,
+    desired_parts: Some(split_security_group_rule),
     folds: &[],
 };
 
@@ -113,6 +116,7 @@ static RULES_INGRESS_RULE: TypeRules = TypeRules {
     sets: &[],
     normalize: normalize_vpc_rule,
     is_default: crate::live::never_default,
+    desired_parts: None,
     folds: &[],
 };
 
@@ -130,6 +134,7 @@ static RULES_EGRESS_RULE: TypeRules = TypeRules {
     sets: &[],
     normalize: normalize_vpc_rule,
     is_default: is_default_vpc_egress_rule,
+    desired_parts: None,
     folds: &[],
 };
 
