@@ -2,11 +2,25 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod net;
+
 use super::TypeDef;
 use crate::live::TypeRules;
 
 /// Every type driftd lists and compares.
-pub static ALL: &[&TypeDef] = &[];
+pub static ALL: &[&TypeDef] = &[
+    &net::VPC,
+    &net::SUBNET,
+    &net::INTERNET_GATEWAY,
+    &net::ROUTE_TABLE,
+    &net::ROUTE,
+    &net::ROUTE_TABLE_ASSOCIATION,
+    &net::DEFAULT_ROUTE_TABLE,
+    &net::NETWORK_ACL,
+    &net::DEFAULT_NETWORK_ACL,
+    &net::EIP,
+    &net::NAT_GATEWAY,
+];
 
 /// The diff's rules for a resource type, if driftd supports it.
 pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
