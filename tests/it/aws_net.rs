@@ -1062,6 +1062,22 @@ resource "aws_default_network_acl" "d" {
     to_port    = 0
   }
 }
+resource "aws_vpc" "v6" {
+  cidr_block                       = "10.9.0.0/16"
+  assign_generated_ipv6_cidr_block = true
+}
+# (No IPv6 subnet: moto never reports a subnet's IPv6 block "associated",
+# so the provider waits for it until it times out.)
+resource "aws_internet_gateway" "v6" {
+  vpc_id = aws_vpc.v6.id
+}
+resource "aws_route_table" "v6" {
+  vpc_id = aws_vpc.v6.id
+  route {
+    ipv6_cidr_block = "::/0"
+    gateway_id      = aws_internet_gateway.v6.id
+  }
+}
 resource "aws_eip" "nat" {
   domain = "vpc"
   tags   = { Name = "nat" }
@@ -1204,20 +1220,221 @@ async fn terraform_state_equals_the_live_mapping() {
         );
         *compared.entry(t.as_str()).or_default() += 1;
     }
+    // IPv6 fields were compared with values, not only empty ones.
+    assert!(desired.iter().any(|(t, _, a)| {
+        t == "aws_vpc"
+            && a["assign_generated_ipv6_cidr_block"] == json!(true)
+            && a["ipv6_cidr_block"]
+                .as_str()
+                .is_some_and(|c| c.contains("::/56"))
+    }));
+
+    // After a clean apply nothing live looks unmanaged: what no state holds is
+    // AWS's own (default VPC, main tables, default ACLs), or a route inside a
+    // managed table (the diff folds it into its parent).
+    let managed: BTreeSet<(&str, &str)> = desired
+        .iter()
+        .map(|(t, id, _)| (t.as_str(), id.as_str()))
+        .collect();
+    for def in ALL_NET {
+        let t = def.rules.resource_type;
+        for (id, live) in objects(&inventory, t) {
+            let in_managed_table = t == "aws_route"
+                && live["route_table_id"].as_str().is_some_and(|rt| {
+                    managed.contains(&("aws_route_table", rt))
+                        || managed.contains(&("aws_default_route_table", rt))
+                });
+            assert!(
+                managed.contains(&(t, id.as_str()))
+                    || (def.rules.is_default)(&live)
+                    || in_managed_table,
+                "{t} {id} would be reported unmanaged: {live}"
+            );
+        }
+    }
+
     assert_eq!(
         compared,
         BTreeMap::from([
             ("aws_default_network_acl", 1),
             ("aws_default_route_table", 1),
             ("aws_eip", 2),
-            ("aws_internet_gateway", 1),
+            ("aws_internet_gateway", 2),
             ("aws_nat_gateway", 1),
             ("aws_network_acl", 1),
             ("aws_route", 2),
-            ("aws_route_table", 2),
+            ("aws_route_table", 3),
             ("aws_route_table_association", 1),
             ("aws_subnet", 2),
-            ("aws_vpc", 1),
+            ("aws_vpc", 2),
         ])
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Paging: moto answers every network Describe call in one page (it ignores
+// MaxResults), so a small EC2 stand-in that pages for real checks that a
+// listing reads every page, and that a page failing half-way makes the type
+// unknown rather than a listing of the first page only.
+
+#[derive(Default)]
+struct PagingEc2 {
+    /// Answer the second DescribeSubnets page with an authorization error.
+    deny_second_page: bool,
+    /// The `Action` (and `NextToken`, if any) of every request.
+    seen: Vec<String>,
+}
+
+async fn paging_ec2(
+    axum::extract::State(ec2): axum::extract::State<std::sync::Arc<std::sync::Mutex<PagingEc2>>>,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let form: BTreeMap<String, String> = url_form(&body);
+    let action = form.get("Action").cloned().unwrap_or_default();
+    let token = form.get("NextToken").cloned();
+    let mut ec2 = ec2.lock().unwrap();
+    ec2.seen
+        .push(format!("{action} {}", token.as_deref().unwrap_or("-")));
+    let xml = |status: u16, text: String| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("content-type", "text/xml")],
+            text,
+        )
+            .into_response()
+    };
+    let subnet = |n: u32| {
+        format!(
+            "<item><subnetId>subnet-{n}</subnetId><vpcId>vpc-1</vpcId><cidrBlock>10.0.{n}.0/24</cidrBlock>\
+             <availabilityZone>us-east-1a</availabilityZone><ownerId>{ACCOUNT_ID}</ownerId></item>"
+        )
+    };
+    match (action.as_str(), token.as_deref()) {
+        ("GetCallerIdentity", _) => xml(
+            200,
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                 <Arn>arn:aws:iam::{ACCOUNT_ID}:user/test</Arn><UserId>AIDTEST</UserId><Account>{ACCOUNT_ID}</Account>\
+                 </GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        ),
+        ("DescribeSubnets", None) => xml(
+            200,
+            format!(
+                "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>1</requestId>\
+                 <subnetSet>{}{}</subnetSet><nextToken>page-2</nextToken></DescribeSubnetsResponse>",
+                subnet(1),
+                subnet(2)
+            ),
+        ),
+        ("DescribeSubnets", Some("page-2")) if ec2.deny_second_page => xml(
+            403,
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>2</RequestID></Response>".to_string(),
+        ),
+        ("DescribeSubnets", Some("page-2")) => xml(
+            200,
+            format!(
+                "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>2</requestId>\
+                 <subnetSet>{}</subnetSet></DescribeSubnetsResponse>",
+                subnet(3)
+            ),
+        ),
+        _ => xml(
+            400,
+            format!("<Response><Errors><Error><Code>InvalidAction</Code><Message>{action}</Message></Error></Errors></Response>"),
+        ),
+    }
+}
+
+/// `application/x-www-form-urlencoded` as the AWS query protocol sends it.
+fn url_form(body: &str) -> BTreeMap<String, String> {
+    let decode = |s: &str| {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+async fn start_paging_ec2(
+    deny_second_page: bool,
+) -> (String, std::sync::Arc<std::sync::Mutex<PagingEc2>>) {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(PagingEc2 {
+        deny_second_page,
+        seen: Vec::new(),
+    }));
+    let app = axum::Router::new()
+        .fallback(paging_ec2)
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_reads_every_page() {
+    let (url, ec2) = start_paging_ec2(false).await;
+    let (inventory, _) = collect(
+        &scope(url, &[REGION], ACCOUNT_ID),
+        &[&net::SUBNET],
+        &options(),
+        &SecretKey::from_bytes([7; 32]),
+    )
+    .await;
+    assert_eq!(listed(&inventory, "aws_subnet", REGION), 3);
+    assert_eq!(
+        objects(&inventory, "aws_subnet").keys().collect::<Vec<_>>(),
+        ["subnet-1", "subnet-2", "subnet-3"]
+    );
+    assert_eq!(
+        ec2.lock().unwrap().seen,
+        [
+            "GetCallerIdentity -",
+            "DescribeSubnets -",
+            "DescribeSubnets page-2"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_fails_makes_the_listing_unknown_not_short() {
+    let (url, _) = start_paging_ec2(true).await;
+    let (inventory, _) = collect(
+        &scope(url, &[REGION], ACCOUNT_ID),
+        &[&net::SUBNET],
+        &options(),
+        &SecretKey::from_bytes([7; 32]),
+    )
+    .await;
+    assert!(
+        inventory.resources.is_empty(),
+        "the first page alone is not a listing"
+    );
+    let [coverage] = &inventory.coverage[..] else {
+        panic!("{:?}", inventory.coverage)
+    };
+    assert_eq!(
+        coverage.listing,
+        Listing::Unknown {
+            reason: "ec2:DescribeSubnets: UnauthorizedOperation: You are not authorized to perform this operation.; \
+                     grant it (packaging/aws-iam-policy.json lists every action driftd needs)"
+                .to_string()
+        }
     );
 }
