@@ -1019,7 +1019,11 @@ resource "aws_route_table_association" "a" {
 }
 resource "aws_default_route_table" "d" {
   default_route_table_id = aws_vpc.main.default_route_table_id
-  tags                   = { Name = "default" }
+  route {
+    cidr_block = "192.168.0.0/16"
+    gateway_id = aws_internet_gateway.gw.id
+  }
+  tags = { Name = "default" }
 }
 resource "aws_network_acl" "n" {
   vpc_id     = aws_vpc.main.id

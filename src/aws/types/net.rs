@@ -73,6 +73,9 @@ fn normalize_vpc(desired: &mut Value, live: &mut Value) {
     }
 }
 
+/// VPCs whose three `DescribeVpcAttribute` calls run at once.
+const VPC_ATTRIBUTE_CONCURRENCY: usize = 4;
+
 fn list_vpcs(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
         let ec2 = ctx.ec2();
@@ -114,23 +117,58 @@ fn list_vpcs(ctx: &RegionContext) -> ListFuture<'_> {
             .filter_map(|g| Some((g.vpc_id()?.to_string(), g.group_id()?.to_string())))
             .collect();
 
+        // DescribeVpcs does not carry these three attributes: one call per
+        // attribute and VPC is the only way the API offers. A few VPCs at a
+        // time, so a region with many VPCs is not read one round trip at a time.
+        let mut flags: HashMap<String, [bool; 3]> = HashMap::with_capacity(vpcs.len());
+        let ids: Vec<String> = vpcs
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_string))
+            .collect();
+        for chunk in ids.chunks(VPC_ATTRIBUTE_CONCURRENCY) {
+            let mut calls = tokio::task::JoinSet::new();
+            for id in chunk {
+                let ec2 = ec2.clone();
+                let id = id.clone();
+                calls.spawn(async move {
+                    let attribute = |name: VpcAttributeName| {
+                        ec2.describe_vpc_attribute()
+                            .vpc_id(&id)
+                            .attribute(name)
+                            .send()
+                    };
+                    let answers = tokio::try_join!(
+                        attribute(VpcAttributeName::EnableDnsSupport),
+                        attribute(VpcAttributeName::EnableDnsHostnames),
+                        attribute(VpcAttributeName::EnableNetworkAddressUsageMetrics),
+                    );
+                    (id, answers)
+                });
+            }
+            while let Some(joined) = calls.join_next().await {
+                let (id, answers) = joined.expect("a VPC attribute call does not panic");
+                let (support, hostnames, metrics) =
+                    answers.map_err(|e| CollectError::from_sdk("ec2:DescribeVpcAttribute", e))?;
+                let value = |v: Option<&aws_sdk_ec2::types::AttributeBooleanValue>| {
+                    v.and_then(|v| v.value()).unwrap_or(false)
+                };
+                flags.insert(
+                    id,
+                    [
+                        value(support.enable_dns_support()),
+                        value(hostnames.enable_dns_hostnames()),
+                        value(metrics.enable_network_address_usage_metrics()),
+                    ],
+                );
+            }
+        }
+
         let mut out = Vec::with_capacity(vpcs.len());
         for vpc in &vpcs {
             let id = vpc.vpc_id().unwrap_or_default().to_string();
-            // DescribeVpcs does not carry these three: one call per attribute is
-            // the only way the API offers.
-            let attribute = |name: VpcAttributeName| {
-                ec2.describe_vpc_attribute()
-                    .vpc_id(&id)
-                    .attribute(name)
-                    .send()
+            let Some(&[dns_support, dns_hostnames, address_usage_metrics]) = flags.get(&id) else {
+                continue;
             };
-            let (support, hostnames, metrics) = tokio::try_join!(
-                attribute(VpcAttributeName::EnableDnsSupport),
-                attribute(VpcAttributeName::EnableDnsHostnames),
-                attribute(VpcAttributeName::EnableNetworkAddressUsageMetrics),
-            )
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeVpcAttribute", e))?;
             let owner = vpc.owner_id().unwrap_or_default();
             // The provider reads the first associated IPv6 block, and writes
             // empty values (not null) when there is none.
@@ -148,12 +186,9 @@ fn list_vpcs(ctx: &RegionContext) -> ListFuture<'_> {
                 "default_route_table_id": main,
                 "default_security_group_id": default_groups.get(&id).cloned().unwrap_or_default(),
                 "dhcp_options_id": s(vpc.dhcp_options_id()),
-                "enable_dns_hostnames": hostnames.enable_dns_hostnames().and_then(|v| v.value()).unwrap_or(false),
-                "enable_dns_support": support.enable_dns_support().and_then(|v| v.value()).unwrap_or(false),
-                "enable_network_address_usage_metrics": metrics
-                    .enable_network_address_usage_metrics()
-                    .and_then(|v| v.value())
-                    .unwrap_or(false),
+                "enable_dns_hostnames": dns_hostnames,
+                "enable_dns_support": dns_support,
+                "enable_network_address_usage_metrics": address_usage_metrics,
                 "id": id,
                 "instance_tenancy": vpc.instance_tenancy().map(|t| t.as_str()).unwrap_or_default(),
                 "ipv6_association_id": s(ipv6.and_then(|a| a.association_id())),
@@ -1123,9 +1158,12 @@ fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
+/// The tags as the provider writes them: without the `aws:`-prefixed system
+/// tags (CloudFormation's, Service Catalog's…), which it always drops.
 fn tags(tags: &[Tag]) -> Value {
     Value::Object(
         tags.iter()
+            .filter(|t| t.key().is_some_and(|k| !k.starts_with("aws:")))
             .filter_map(|t| Some((t.key()?.to_string(), s(t.value()))))
             .collect::<Map<_, _>>(),
     )
@@ -1250,6 +1288,15 @@ mod tests {
         let mut live = json!({"tags": {"Name": "a", "Env": "dev"}});
         normalize_tags(&mut desired, &mut live);
         assert_eq!(live["tags"], json!({"Name": "a", "Env": "dev"}));
+    }
+
+    #[test]
+    fn system_tags_are_not_tags() {
+        let tag = |k: &str| Tag::builder().key(k).value("v").build();
+        assert_eq!(
+            tags(&[tag("Name"), tag("aws:cloudformation:stack-name")]),
+            json!({"Name": "v"})
+        );
     }
 
     #[test]
