@@ -1005,8 +1005,35 @@ static RULES_EIP: TypeRules = TypeRules {
     sets: &[],
     normalize: normalize_tags,
     is_default: never_default,
-    folds: &[],
+    folds: &[Fold {
+        child_types: &["aws_eip_association"],
+        parent_id_attribute: "allocation_id",
+        remove_child: remove_eip_association,
+    }],
 };
+
+/// An `aws_eip_association` manages where the address points: compared through
+/// it, and never as a change of the address (whose state may predate it).
+fn remove_eip_association(
+    desired: &mut Value,
+    live: &mut Value,
+    _child_type: &str,
+    _child: &Value,
+) {
+    for parent in [desired, live] {
+        if let Some(object) = parent.as_object_mut() {
+            for key in [
+                "association_id",
+                "instance",
+                "network_interface",
+                "private_ip",
+                "private_dns",
+            ] {
+                object.remove(key);
+            }
+        }
+    }
+}
 
 pub static EIP: TypeDef = TypeDef {
     rules: &RULES_EIP,
@@ -1288,6 +1315,20 @@ mod tests {
         let mut live = json!({"tags": {"Name": "a", "Env": "dev"}});
         normalize_tags(&mut desired, &mut live);
         assert_eq!(live["tags"], json!({"Name": "a", "Env": "dev"}));
+    }
+
+    #[test]
+    fn an_eip_association_is_not_a_change_of_the_address() {
+        let mut desired = json!({"id": "eipalloc-1", "association_id": "", "instance": "", "private_ip": "", "tags": {}});
+        let mut live = json!({"id": "eipalloc-1", "association_id": "eipassoc-1", "instance": "i-1", "private_ip": "10.0.0.5", "private_dns": "ip-10-0-0-5.ec2.internal", "tags": {}});
+        let fold = &RULES_EIP.folds[0];
+        (fold.remove_child)(
+            &mut desired,
+            &mut live,
+            "aws_eip_association",
+            &json!({"allocation_id": "eipalloc-1"}),
+        );
+        assert_eq!(desired, live);
     }
 
     #[test]
