@@ -2,6 +2,7 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod iam;
 pub mod net;
 
 use super::TypeDef;
@@ -20,6 +21,15 @@ pub static ALL: &[&TypeDef] = &[
     &net::DEFAULT_NETWORK_ACL,
     &net::EIP,
     &net::NAT_GATEWAY,
+    &iam::IAM_ROLE,
+    &iam::IAM_ROLE_POLICY,
+    &iam::IAM_ROLE_POLICY_ATTACHMENT,
+    &iam::IAM_POLICY,
+    &iam::IAM_USER,
+    &iam::IAM_USER_POLICY,
+    &iam::IAM_GROUP,
+    &iam::IAM_INSTANCE_PROFILE,
+    &iam::IAM_OPENID_CONNECT_PROVIDER,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
