@@ -932,6 +932,7 @@ fn protocol_number(p: &str) -> Option<&'static str> {
 
 fn normalize_network_acl(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    null_sets_are_empty(desired, &["ingress", "egress", "subnet_ids"]);
     for v in [desired, live] {
         for direction in ["ingress", "egress"] {
             let Some(entries) = v.get_mut(direction).and_then(Value::as_array_mut) else {
@@ -1115,7 +1116,7 @@ static RULES_NAT_GATEWAY: TypeRules = TypeRules {
     ignore: &["timeouts"],
     sensitive: &[],
     sets: &["secondary_allocation_ids", "secondary_private_ip_addresses"],
-    normalize: normalize_tags,
+    normalize: normalize_nat_gateway,
     is_default: never_default,
     folds: &[],
 };
@@ -1125,6 +1126,13 @@ pub static NAT_GATEWAY: TypeDef = TypeDef {
     actions: &["ec2:DescribeNatGateways"],
     list: list_nat_gateways,
 };
+
+/// Right after a create the provider writes `secondary_allocation_ids` as null
+/// when the configuration sets none, and `[]` once it has refreshed.
+fn normalize_nat_gateway(desired: &mut Value, live: &mut Value) {
+    normalize_tags(desired, live);
+    null_sets_are_empty(desired, RULES_NAT_GATEWAY.sets);
+}
 
 fn list_nat_gateways(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
@@ -1240,6 +1248,16 @@ async fn default_vpc_ids(ctx: &RegionContext) -> Result<HashSet<String>, Collect
         .iter()
         .filter_map(|v| v.vpc_id().map(str::to_string))
         .collect())
+}
+
+/// A set the state holds as null (not set in the configuration, not yet
+/// refreshed) is the empty set the API's answer means.
+fn null_sets_are_empty(desired: &mut Value, sets: &[&str]) {
+    for set in sets {
+        if desired.get(*set) == Some(&Value::Null) {
+            desired[*set] = json!([]);
+        }
+    }
 }
 
 /// IPv6 CIDRs have many spellings (`2001:DB8::/56`, `2001:db8:0::/56`); the
