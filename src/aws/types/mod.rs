@@ -3,6 +3,7 @@
 //! line here registers it.
 
 pub mod iam;
+pub mod net;
 pub mod sg;
 
 use super::TypeDef;
@@ -10,6 +11,17 @@ use crate::live::TypeRules;
 
 /// Every type driftd lists and compares.
 pub static ALL: &[&TypeDef] = &[
+    &net::VPC,
+    &net::SUBNET,
+    &net::INTERNET_GATEWAY,
+    &net::ROUTE_TABLE,
+    &net::ROUTE,
+    &net::ROUTE_TABLE_ASSOCIATION,
+    &net::DEFAULT_ROUTE_TABLE,
+    &net::NETWORK_ACL,
+    &net::DEFAULT_NETWORK_ACL,
+    &net::EIP,
+    &net::NAT_GATEWAY,
     &iam::IAM_ROLE,
     &iam::IAM_ROLE_POLICY,
     &iam::IAM_ROLE_POLICY_ATTACHMENT,
