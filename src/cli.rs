@@ -17,8 +17,10 @@ use std::process::ExitCode;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
-  1  error (bad config, unreadable state, unreachable source, ...): the message says which and what to do";
+  0  success; for scan: in sync
+  1  error (bad config, unreadable state, unreachable source, ...): the message says which and what to do
+  2  scan: drift found (changed, missing or unmanaged resources)
+  3  scan: partial: no drift found, but some listings failed (their types are unknown, not in sync)";
 
 /// driftd: detects drift between Terraform state and the live cloud, attributes it, routes it.
 #[derive(Debug, Parser)]
@@ -50,6 +52,12 @@ pub enum Command {
         /// The target to scan (its `name` in the config).
         #[arg(long, short)]
         target: String,
+        /// Read the states only; do not list the cloud or diff.
+        #[arg(long)]
+        desired_only: bool,
+        /// AWS default objects (default VPC, security group, ...) count as unmanaged too.
+        #[arg(long)]
+        strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -118,8 +126,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan {
             config,
             target,
+            desired_only,
+            strict,
             format,
-        } => scan(&config.path, &target, format),
+        } => {
+            let live = (!desired_only).then(|| crate::scan::LiveOptions {
+                strict,
+                ..Default::default()
+            });
+            scan(&config.path, &target, live, format)
+        }
         Command::State(StateCommand::Show { file, format }) => state_show(&file, format),
     }
 }
@@ -141,7 +157,12 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn scan(config_path: &std::path::Path, target: &str, format: Format) -> anyhow::Result<ExitCode> {
+fn scan(
+    config_path: &std::path::Path,
+    target: &str,
+    live: Option<crate::scan::LiveOptions>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let config = match crate::config::Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -167,7 +188,7 @@ fn scan(config_path: &std::path::Path, target: &str, format: Format) -> anyhow::
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(crate::scan::scan_desired(&ctx, target))?;
+    let report = runtime.block_on(crate::scan::scan_target(&ctx, target, live.as_ref()))?;
 
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -193,9 +214,17 @@ fn scan(config_path: &std::path::Path, target: &str, format: Format) -> anyhow::
     for d in &report.diagnostics {
         eprintln!("{d}");
     }
+    let drift_found = report
+        .live
+        .as_ref()
+        .is_some_and(|l| !l.drift.drifts.is_empty());
     Ok(match report.status {
+        crate::store::ScanStatus::Failed => ExitCode::from(1),
+        _ if drift_found => ExitCode::from(2),
         crate::store::ScanStatus::Complete => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
+        // A state source failed (nothing was diffed) or a listing failed.
+        crate::store::ScanStatus::Partial if report.live.is_some() => ExitCode::from(3),
+        crate::store::ScanStatus::Partial => ExitCode::from(1),
     })
 }
 
@@ -252,11 +281,75 @@ fn render_scan(report: &crate::scan::DesiredScan) -> String {
         report.stored.resources,
         report.stored.new_versions
     ));
+    if let Some(live) = &report.live {
+        s.push_str(&render_drift(live));
+    }
     for src in report.sources.iter().filter(|s| s.error.is_some()) {
         s.push_str(&format!(
             "error: {}\n",
             src.error.as_deref().unwrap_or_default()
         ));
+    }
+    s
+}
+
+fn render_drift(live: &crate::scan::LiveReport) -> String {
+    use crate::diff::{AttrValue, Drift};
+    let d = &live.drift;
+    let calls: u64 = live.api_calls.values().map(|c| c.requests).sum();
+    let mut s = format!(
+        "\nlive: {} resource(s) listed in {} listing(s), {calls} API request(s)\n",
+        live.resources,
+        live.coverage.len()
+    );
+    if d.drifts.is_empty() {
+        s.push_str("no drift\n");
+    }
+    for drift in &d.drifts {
+        match drift {
+            Drift::Changed {
+                key,
+                address,
+                changes,
+            } => {
+                s.push_str(&format!("~ changed   {address} ({})\n", key.id));
+                for c in changes {
+                    let show = |v: &AttrValue| match v {
+                        AttrValue::Value(v) => v.to_string(),
+                        AttrValue::Sensitive => "(sensitive)".to_string(),
+                    };
+                    s.push_str(&format!(
+                        "      {}: {} -> {}\n",
+                        c.path,
+                        show(&c.recorded),
+                        show(&c.live)
+                    ));
+                }
+            }
+            Drift::Missing { key, address } => {
+                s.push_str(&format!("- missing   {address} ({})\n", key.id))
+            }
+            Drift::Unmanaged { key } => {
+                s.push_str(&format!("+ unmanaged {}.{}\n", key.resource_type, key.id))
+            }
+        }
+    }
+    s.push_str(&format!(
+        "\n{} managed, {} changed, {} missing, {} unmanaged; coverage {:.1}%; {} type(s) not checked\n",
+        d.managed,
+        d.changed,
+        d.missing,
+        d.unmanaged,
+        d.coverage * 100.0,
+        d.not_checked.len()
+    ));
+    for c in &d.unknown {
+        if let crate::live::Listing::Unknown { reason } = &c.listing {
+            s.push_str(&format!(
+                "unknown: {} in {}/{}: {reason}\n",
+                c.resource_type, c.account, c.region
+            ));
+        }
     }
     s
 }

@@ -53,7 +53,31 @@ pub struct DesiredScan {
     pub graph_edges: usize,
     /// Resource rows written and, of those, distinct versions not stored before.
     pub stored: StoredCounts,
+    /// The live side and the diff, when the target has a cloud scope and every
+    /// state source was read (nothing is diffed before that: invariant 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveReport>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What the live side of a scan found, and how it compares with the states.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveReport {
+    /// Live resources listed, over every type, account and region.
+    pub resources: usize,
+    /// Every listing: complete, or unknown with the reason.
+    pub coverage: Vec<crate::live::Coverage>,
+    /// API requests per service (retries included) and throttled answers.
+    pub api_calls: BTreeMap<&'static str, crate::aws::ServiceCalls>,
+    pub drift: crate::diff::DiffReport,
+}
+
+/// How the live side is scanned.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    pub collect: crate::aws::CollectOptions,
+    /// AWS default objects count as unmanaged too.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -84,6 +108,17 @@ pub enum ScanError {
 /// A source that fails does not fail the scan: the scan is `partial` (or `failed`
 /// when no source could be read) and says which source and why.
 pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredScan, ScanError> {
+    scan_target(ctx, target, None).await
+}
+
+/// Scans a target: its desired side (see [`scan_desired`]) and, when `live` is given
+/// and the target has an AWS scope, the live side and the diff. Both sides are stored
+/// in the same scan; a listing that failed makes the scan partial.
+pub async fn scan_target(
+    ctx: &ScanContext,
+    target: &Target,
+    live: Option<&LiveOptions>,
+) -> Result<DesiredScan, ScanError> {
     let started_at = Utc::now();
     let store = ctx.store.clone();
     let (name, environment) = (target.name.clone(), target.environment.clone());
@@ -197,12 +232,56 @@ pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredS
     }
 
     let failed = sources.iter().filter(|s| s.error.is_some()).count();
-    let status = if failed == 0 {
+    let mut status = if failed == 0 {
         ScanStatus::Complete
     } else if failed < sources.len() {
         ScanStatus::Partial
     } else {
         ScanStatus::Failed
+    };
+
+    let mut live_resources: Vec<Resource> = Vec::new();
+    let live_report = match (&target.aws, live) {
+        (Some(scope), Some(options)) if status == ScanStatus::Complete => {
+            let (inventory, stats) =
+                crate::aws::collect(scope, crate::aws::types::ALL, &options.collect, &ctx.key)
+                    .await;
+            let diff_options = crate::diff::DiffOptions {
+                strict: options.strict,
+            };
+            // The diff is CPU work (about a second per 100,000 resources): off the runtime.
+            let (desired_back, inventory, drift) = tokio::task::spawn_blocking(move || {
+                let drift = crate::diff::diff(
+                    &resources,
+                    &inventory,
+                    &crate::aws::types::rules,
+                    &diff_options,
+                );
+                (resources, inventory, drift)
+            })
+            .await?;
+            resources = desired_back;
+            if inventory.is_partial() {
+                status = ScanStatus::Partial;
+            }
+            let report = LiveReport {
+                resources: inventory.resources.len(),
+                coverage: inventory.coverage,
+                api_calls: stats.snapshot(),
+                drift,
+            };
+            live_resources = inventory.resources;
+            Some(report)
+        }
+        (Some(_), Some(_)) => {
+            diagnostics.push(Diagnostic::warning(
+                target.name.clone(),
+                "not compared with the cloud: a state source could not be read, and nothing is diffed \
+                 until every state of a target has been read (otherwise its resources would look unmanaged)",
+            ));
+            None
+        }
+        _ => None,
     };
 
     let (graph, graph_diagnostics) = ResourceGraph::build(&resources);
@@ -240,6 +319,9 @@ pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredS
     let stats = tokio::task::spawn_blocking(move || {
         store.write(|w| {
             let stats = w.store_resources(scan_id, Side::Desired, &resources)?;
+            if !live_resources.is_empty() {
+                w.store_resources(scan_id, Side::Live, &live_resources)?;
+            }
             w.finish_scan(scan_id, &outcome)?;
             Ok::<_, StoreError>(stats)
         })
@@ -258,6 +340,7 @@ pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredS
         data_sources,
         by_type,
         graph_edges,
+        live: live_report,
         stored: StoredCounts {
             resources: stats.resources,
             new_versions: stats.new_versions,

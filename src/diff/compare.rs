@@ -20,7 +20,8 @@ const ALWAYS_IGNORED: &[&str] = &["id", "timeouts"];
 
 /// Drops ignored attributes from both trees and puts the tags to compare in
 /// `tags` on both sides: the state's `tags_all` (which includes the provider's
-/// `default_tags`) when it has one, else its `tags`, against the live `tags`.
+/// `default_tags`) when it has one, else its `tags`, against every live tag
+/// (the live `tags_all` when the mapping provides it, else the live `tags`).
 pub(super) fn generic_normalize(desired: &mut Value, live: &mut Value, ignore: &[&str]) {
     for tree in [&mut *desired, &mut *live] {
         if let Value::Object(m) = tree {
@@ -35,9 +36,11 @@ pub(super) fn generic_normalize(desired: &mut Value, live: &mut Value, ignore: &
     {
         d.insert("tags".into(), all);
     }
+    // The live mapping's `tags_all` is every tag the object has; type rules may
+    // narrow the live `tags` to the keys the configuration set, so the full set
+    // is the one to compare with the state's `tags_all`.
     if let Value::Object(l) = live
         && let Some(all) = l.remove("tags_all")
-        && !l.contains_key("tags")
     {
         l.insert("tags".into(), all);
     }
@@ -532,9 +535,20 @@ mod tests {
     #[test]
     fn tags_all_is_what_the_cloud_has() {
         let mut d = json!({"id": "x", "timeouts": null, "force_destroy": true, "tags": {"a": "1"}, "tags_all": {"a": "1", "env": "prod"}});
-        let mut l = json!({"id": "x", "tags": {"a": "1", "env": "prod"}, "tags_all": {"junk": "1"}, "force_destroy": false});
+        let mut l = json!({"id": "x", "tags": {"a": "1"}, "tags_all": {"a": "1", "env": "prod"}, "force_destroy": false});
         generic_normalize(&mut d, &mut l, &["force_destroy"]);
         assert_eq!(d, json!({"tags": {"a": "1", "env": "prod"}}));
         assert_eq!(l, json!({"tags": {"a": "1", "env": "prod"}}));
+    }
+
+    /// Found end to end (network fixture with provider default_tags, against moto):
+    /// the type rules narrow the live `tags` to the keys the state's `tags` has and
+    /// keep every live tag in `tags_all`; the comparison must use the full sets.
+    #[test]
+    fn default_tags_after_type_normalisation_are_not_drift() {
+        let mut d = json!({"tags": {"Name": "main"}, "tags_all": {"Name": "main", "managed_by": "terraform"}});
+        let mut l = json!({"tags": {"Name": "main"}, "tags_all": {"Name": "main", "managed_by": "terraform"}});
+        generic_normalize(&mut d, &mut l, &[]);
+        assert_eq!(d, l);
     }
 }

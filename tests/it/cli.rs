@@ -48,7 +48,10 @@ fn help_documents_exit_codes() {
     assert!(out.status.success());
     let help = text(&out.stdout);
     assert!(
-        help.contains("Exit codes:") && help.contains("0  success") && help.contains("1  error"),
+        help.contains("Exit codes:")
+            && help.contains("0  success")
+            && help.contains("1  error")
+            && help.contains("2  scan: drift found"),
         "{help}"
     );
 }
@@ -109,6 +112,7 @@ fn scan_prints_the_inventory_and_skips_unchanged_states() {
             "eks",
             "--format",
             "json",
+            "--desired-only",
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
@@ -161,7 +165,14 @@ fn scan_table_output() {
     let dir = tempfile::tempdir().unwrap();
     let state = corpus_state("aws/aws-kong-vpc-sg-tf012.tfstate");
     let config = write_config(dir.path(), &[("kong", &[&state])]);
-    let out = driftd(&["scan", "-c", config.to_str().unwrap(), "-t", "kong"]);
+    let out = driftd(&[
+        "scan",
+        "-c",
+        config.to_str().unwrap(),
+        "-t",
+        "kong",
+        "--desired-only",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(
@@ -193,6 +204,7 @@ fn a_bad_source_makes_the_scan_partial_and_names_it() {
         "mixed",
         "--format",
         "json",
+        "--desired-only",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -205,7 +217,14 @@ fn a_bad_source_makes_the_scan_partial_and_names_it() {
     );
     assert!(err.contains("gone.tfstate"), "{err}");
 
-    let out = driftd(&["scan", "-c", config.to_str().unwrap(), "-t", "nope"]);
+    let out = driftd(&[
+        "scan",
+        "-c",
+        config.to_str().unwrap(),
+        "-t",
+        "nope",
+        "--desired-only",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no target named \"nope\"; the targets are: mixed"));
 }

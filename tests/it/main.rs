@@ -9,6 +9,7 @@ mod diff;
 mod graph;
 mod harness;
 mod readonly;
+mod scenario;
 mod sources;
 mod state;
 mod store;
