@@ -260,6 +260,7 @@ fn rules(resource_type: &str) -> Option<&'static TypeRules> {
             sets: &[],
             normalize: no_normalization,
             is_default: never_default,
+            desired_parts: None,
             folds: &[],
         }))
     });

@@ -103,7 +103,7 @@ pub struct TypeRules {
     /// An `aws_iam_role_policy_attachment`'s Terraform id is made up at create time
     /// (keyed instead by `role/policy_arn`); an `aws_security_group_rule` with two
     /// CIDRs is two AWS rules. `None` (or a `None` result): matched as itself.
-    pub desired_parts: Option<fn(&Value) -> Option<Vec<(String, Value)>>>,
+    pub desired_parts: Option<DesiredParts>,
 }
 
 /// A parent attribute that child resources can also manage: inline security group
@@ -129,6 +129,9 @@ pub struct Fold {
         desired_child: &Value,
     ),
 }
+
+/// See [`TypeRules::desired_parts`]: `(live id, attributes)` of each part.
+pub type DesiredParts = fn(&Value) -> Option<Vec<(String, Value)>>;
 
 /// A rule set's `normalize` when the type needs none.
 pub fn no_normalization(_: &mut Value, _: &mut Value) {}

@@ -41,6 +41,7 @@ pub(super) fn generic_normalize(desired: &mut Value, live: &mut Value, ignore: &
     // is the one to compare with the state's `tags_all`.
     if let Value::Object(l) = live
         && let Some(all) = l.remove("tags_all")
+        && !is_empty(&all)
     {
         l.insert("tags".into(), all);
     }

@@ -156,7 +156,7 @@ fn expand_desired(
     desired: &[Resource],
     rules: &dyn Fn(&str) -> Option<&'static TypeRules>,
 ) -> Option<Vec<Resource>> {
-    type PartsFn = fn(&Value) -> Option<Vec<(String, Value)>>;
+    type PartsFn = crate::live::DesiredParts;
     let mut parts_fn: HashMap<&str, Option<PartsFn>> = HashMap::new();
     let mut todo: Vec<(usize, PartsFn)> = Vec::new();
     for (i, r) in desired.iter().enumerate() {

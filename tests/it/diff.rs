@@ -77,12 +77,17 @@ fn production_or_generic(resource_type: &str) -> Option<&'static TypeRules> {
 
 /// What a mapping of the unchanged cloud returns for `r`: the same attributes,
 /// with every tag (provider default tags included) in `tags`, as AWS lists them.
+/// The live object a lister would produce: every tag the object has is in both
+/// `tags` and `tags_all` (the API cannot tell default tags apart).
 fn live_of(r: &Resource, rules: &Rules) -> Resource {
     let mut attrs = r.attributes.to_value();
-    if let Some(all) = attrs.get("tags_all").cloned()
-        && all.as_object().is_some_and(|o| !o.is_empty())
-    {
-        attrs["tags"] = all;
+    let all = match attrs.get("tags_all") {
+        Some(all) if all.as_object().is_some_and(|o| !o.is_empty()) => Some(all.clone()),
+        _ => attrs.get("tags").filter(|t| t.is_object()).cloned(),
+    };
+    if let Some(all) = all {
+        attrs["tags"] = all.clone();
+        attrs["tags_all"] = all;
     }
     live_with(r, attrs, rules)
 }
@@ -140,9 +145,29 @@ fn coverage_for(desired: &[Resource]) -> Vec<Coverage> {
 }
 
 /// The unchanged cloud of `desired`.
+/// The cloud as the listers would show it: one live object per desired resource,
+/// or per part where the type knows the resource under other ids
+/// (`TypeRules::desired_parts`: IAM attachments, multi-source SG rules).
 fn mirror(desired: &[Resource], rules: &Rules) -> LiveInventory {
+    let mut resources = Vec::new();
+    for r in in_cloud(desired) {
+        let parts = rules(&r.key.resource_type)
+            .and_then(|t| t.desired_parts)
+            .and_then(|f| f(&r.attributes.to_value()));
+        match parts {
+            Some(parts) => {
+                for (id, attributes) in parts {
+                    let mut part = r.clone();
+                    part.key.id = id;
+                    part.attributes = driftd::model::Attributes::from_value(&attributes);
+                    resources.push(live_of(&part, rules));
+                }
+            }
+            None => resources.push(live_of(r, rules)),
+        }
+    }
     LiveInventory {
-        resources: in_cloud(desired).map(|r| live_of(r, rules)).collect(),
+        resources,
         coverage: coverage_for(desired),
     }
 }
@@ -252,6 +277,7 @@ fn one_changed_attribute_is_one_change_at_its_path() {
     edit(live_mut(&mut live, &subnet.key.id), |v| {
         v["map_public_ip_on_launch"] = json!(false);
         v["tags"]["Name"] = json!("renamed");
+        v["tags_all"]["Name"] = json!("renamed");
     });
     let report = run(&desired, &live, &generic);
     assert_eq!(
@@ -676,6 +702,7 @@ fn tags_all_holds_the_default_tags_the_cloud_has() {
     // Someone removed the default tag in the console.
     edit(live_mut(&mut live, &vpc.key.id), |v| {
         v["tags"].as_object_mut().unwrap().remove("Team");
+        v["tags_all"].as_object_mut().unwrap().remove("Team");
     });
     let report = run(&desired, &live, &generic);
     assert_eq!(
@@ -692,7 +719,8 @@ fn tags_all_holds_the_default_tags_the_cloud_has() {
     assert!(vpc.attributes.to_value().get("tags_all").is_none());
     let mut live = mirror(&desired, &generic);
     edit(live_mut(&mut live, &vpc.key.id), |v| {
-        v["tags"]["Owner"] = json!("bob")
+        v["tags"]["Owner"] = json!("bob");
+        v["tags_all"]["Owner"] = json!("bob");
     });
     assert_eq!(
         run(&desired, &live, &generic).drifts,
@@ -866,7 +894,10 @@ fn tainted_instances_are_compared_and_deposed_ones_ignored() {
 fn output_order_is_by_key_whatever_the_input_order() {
     let (desired, mut live) = eks_with_inline_rules();
     for r in live.resources.iter_mut().step_by(7) {
-        edit(r, |v| v["tags"] = json!({"drift": "yes"}));
+        edit(r, |v| {
+            v["tags"] = json!({"drift": "yes"});
+            v["tags_all"] = json!({"drift": "yes"});
+        });
     }
     live.resources.retain(|r| !r.key.id.ends_with('3'));
     let report = run(&desired, &live, &with_sg);
