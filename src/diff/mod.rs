@@ -18,6 +18,8 @@
 mod compare;
 mod policy;
 
+pub(crate) use policy::percent_decode;
+
 use crate::aws::{arn_account, arn_region};
 use crate::diag::Diagnostic;
 use crate::live::{Coverage, Fold, GLOBAL, LiveInventory, TypeRules};

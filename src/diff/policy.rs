@@ -196,8 +196,9 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// `%XX` sequences to bytes (RFC 3986, as IAM encodes; `+` stays `+`).
-fn percent_decode(s: &str) -> Option<String> {
+/// `%XX` sequences to bytes (RFC 3986, as IAM encodes; `+` stays `+`); `None` when
+/// an escape is malformed or the bytes are not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -807,25 +807,7 @@ pub fn policy_document(text: &str) -> String {
     if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
         return text.to_string();
     }
-    percent_decode(text).unwrap_or_else(|| text.to_string())
-}
-
-/// `%XX` escapes decoded; `None` when an escape is malformed or the bytes are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::diff::percent_decode(text).unwrap_or_else(|| text.to_string())
 }
 
 /// Tags as the provider's map (`{}` when there are none).
@@ -855,8 +837,8 @@ mod tests {
             policy_document("%7B%0A%20%20%22Version%22%3A%20%222012-10-17%22%0A%7D"),
             "{\n  \"Version\": \"2012-10-17\"\n}"
         );
-        assert_eq!(percent_decode("%7"), None);
-        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(crate::diff::percent_decode("%7"), None);
+        assert_eq!(crate::diff::percent_decode("%zz"), None);
     }
 
     /// A role as a 5.100.0 state holds it (shape from
