@@ -101,19 +101,13 @@ pub enum ScanError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Scans the desired side of `target`: every state source is fetched (or, when its
+/// Scans a target. The desired side: every state source is fetched (or, when its
 /// version did not change since the last complete scan, its stored resources are
-/// reused), parsed, put in the graph and stored as one scan.
-///
-/// A source that fails does not fail the scan: the scan is `partial` (or `failed`
-/// when no source could be read) and says which source and why.
-pub async fn scan_desired(ctx: &ScanContext, target: &Target) -> Result<DesiredScan, ScanError> {
-    scan_target(ctx, target, None).await
-}
-
-/// Scans a target: its desired side (see [`scan_desired`]) and, when `live` is given
-/// and the target has an AWS scope, the live side and the diff. Both sides are stored
-/// in the same scan; a listing that failed makes the scan partial.
+/// reused), parsed and put in the graph. A source that fails does not fail the scan:
+/// the scan is `partial` (or `failed` when no source could be read) and says which
+/// source and why. Then, when `live` is given, the target has an AWS scope and every
+/// source was read, the live side is listed and diffed. Both sides are stored in the
+/// same scan; a listing that failed makes the scan partial.
 pub async fn scan_target(
     ctx: &ScanContext,
     target: &Target,
