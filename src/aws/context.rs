@@ -30,32 +30,52 @@ pub struct RegionContext {
     force_path_style: bool,
     pub(super) permits: Arc<Semaphore>,
     stats: Arc<CallStats>,
-    ec2: OnceLock<aws_sdk_ec2::Client>,
-    iam: OnceLock<aws_sdk_iam::Client>,
-    s3: OnceLock<aws_sdk_s3::Client>,
+    clients: Clients,
+}
+
+/// One lazily built client per service; each counts its calls under the
+/// service's name.
+macro_rules! clients {
+    ($($name:ident => $sdk:ident),* $(,)?) => {
+        #[derive(Default)]
+        struct Clients {
+            $($name: OnceLock<$sdk::Client>,)*
+            s3: OnceLock<aws_sdk_s3::Client>,
+        }
+
+        impl RegionContext {
+            $(
+                pub fn $name(&self) -> &$sdk::Client {
+                    self.clients.$name.get_or_init(|| {
+                        let conf = $sdk::config::Builder::from(&self.config)
+                            .interceptor(self.stats.counter(stringify!($name)))
+                            .build();
+                        $sdk::Client::from_conf(conf)
+                    })
+                }
+            )*
+        }
+    };
+}
+
+clients! {
+    ec2 => aws_sdk_ec2,
+    iam => aws_sdk_iam,
+    rds => aws_sdk_rds,
+    kms => aws_sdk_kms,
+    lambda => aws_sdk_lambda,
+    elbv2 => aws_sdk_elasticloadbalancingv2,
+    logs => aws_sdk_cloudwatchlogs,
+    route53 => aws_sdk_route53,
+    dynamodb => aws_sdk_dynamodb,
+    sqs => aws_sdk_sqs,
+    sns => aws_sdk_sns,
+    ecr => aws_sdk_ecr,
 }
 
 impl RegionContext {
-    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2.get_or_init(|| {
-            let conf = aws_sdk_ec2::config::Builder::from(&self.config)
-                .interceptor(self.stats.counter("ec2"))
-                .build();
-            aws_sdk_ec2::Client::from_conf(conf)
-        })
-    }
-
-    pub fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam.get_or_init(|| {
-            let conf = aws_sdk_iam::config::Builder::from(&self.config)
-                .interceptor(self.stats.counter("iam"))
-                .build();
-            aws_sdk_iam::Client::from_conf(conf)
-        })
-    }
-
     pub fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3.get_or_init(|| {
+        self.clients.s3.get_or_init(|| {
             let conf = aws_sdk_s3::config::Builder::from(&self.config)
                 .force_path_style(self.force_path_style)
                 .interceptor(self.stats.counter("s3"))
@@ -240,9 +260,7 @@ pub(super) async fn account_contexts(
                 force_path_style,
                 permits: Arc::new(Semaphore::new(permits_per_region)),
                 stats: stats.clone(),
-                ec2: OnceLock::new(),
-                iam: OnceLock::new(),
-                s3: OnceLock::new(),
+                clients: Clients::default(),
             })
         })
         .collect())
