@@ -41,7 +41,22 @@ pub const DEFAULT_TAG_KEYS: [&str; 2] = ["managed_by", "fixture"];
 /// The services the generated provider block sends to the endpoint. A
 /// fixture that uses another service must add it here, or the provider
 /// would call real AWS with test credentials (and fail).
-const ENDPOINT_SERVICES: [&str; 6] = ["ec2", "iam", "kms", "s3", "sts", "elbv2"];
+const ENDPOINT_SERVICES: [&str; 14] = [
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "elbv2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+];
 
 /// Where Terraform and the aws provider are on this machine.
 #[derive(Debug, Clone)]
