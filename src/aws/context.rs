@@ -16,7 +16,9 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Semaphore;
 
@@ -31,6 +33,47 @@ pub struct RegionContext {
     pub(super) permits: Arc<Semaphore>,
     stats: Arc<CallStats>,
     clients: Clients,
+    shared: Mutex<HashMap<String, Arc<SharedCell>>>,
+}
+
+type SharedCell = tokio::sync::OnceCell<Result<Arc<dyn Any + Send + Sync>, CollectError>>;
+
+impl RegionContext {
+    /// The result of `load`, made once per scan in this account and region
+    /// however many listings ask for `key`: the route tables behind four types,
+    /// a bucket's versioning for two. Concurrent askers wait for the first; a
+    /// failure is shared too (each type that needed it is unknown, and the
+    /// failed call is not repeated). `key` names the call and its input
+    /// (`"ec2:DescribeRouteTables"`, `"s3:GetBucketVersioning/logs"`); one key
+    /// always holds one type `T`.
+    pub async fn shared<T, F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, CollectError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, CollectError>>,
+    {
+        let cell = self
+            .shared
+            .lock()
+            .expect("shared-call lock")
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let result = cell
+            .get_or_init(|| async {
+                load()
+                    .await
+                    .map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>)
+            })
+            .await;
+        match result {
+            Ok(value) => Ok(value
+                .clone()
+                .downcast::<T>()
+                .unwrap_or_else(|_| panic!("shared call {key} asked for with two types"))),
+            Err(e) => Err(e.clone()),
+        }
+    }
 }
 
 /// One lazily built client per service; each counts its calls under the
@@ -261,6 +304,7 @@ pub(super) async fn account_contexts(
                 permits: Arc::new(Semaphore::new(permits_per_region)),
                 stats: stats.clone(),
                 clients: Clients::default(),
+                shared: Mutex::new(HashMap::new()),
             })
         })
         .collect())

@@ -13,6 +13,7 @@ use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_ec2::types::{Filter, Route, RouteOrigin, RouteTable, Tag, VpcAttributeName};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A live-only attribute marking an object AWS created by itself (default VPC,
 /// its subnets and internet gateway, main route tables, default NACLs). The
@@ -469,28 +470,30 @@ pub static ROUTE_TABLE_ASSOCIATION: TypeDef = TypeDef {
     list: list_route_table_associations,
 };
 
-async fn all_route_tables(ctx: &RegionContext) -> Result<Vec<RouteTable>, CollectError> {
-    ctx.ec2()
-        .describe_route_tables()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| CollectError::from_sdk("ec2:DescribeRouteTables", e))
+/// Every route table of the region, listed once per scan for the four types
+/// that read them.
+async fn all_route_tables(ctx: &RegionContext) -> Result<Arc<Vec<RouteTable>>, CollectError> {
+    ctx.shared("ec2:DescribeRouteTables", || async {
+        ctx.ec2()
+            .describe_route_tables()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| CollectError::from_sdk("ec2:DescribeRouteTables", e))
+    })
+    .await
 }
 
-/// Every VPC's main route table, in one filtered listing.
+/// Every VPC's main route table.
 async fn main_route_tables(ctx: &RegionContext) -> Result<Vec<RouteTable>, CollectError> {
-    ctx.ec2()
-        .describe_route_tables()
-        .filters(filter("association.main", "true"))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| CollectError::from_sdk("ec2:DescribeRouteTables", e))
+    Ok(all_route_tables(ctx)
+        .await?
+        .iter()
+        .filter(|t| is_main(t))
+        .cloned()
+        .collect())
 }
 
 fn is_main(table: &RouteTable) -> bool {
@@ -638,7 +641,7 @@ fn list_routes(ctx: &RegionContext) -> ListFuture<'_> {
         // Routes in the default VPC's main table (its internet route) are AWS's own.
         let default_vpcs = default_vpc_ids(ctx).await?;
         let mut out = Vec::new();
-        for table in &tables {
+        for table in tables.iter() {
             let table_id = table.route_table_id().unwrap_or_default();
             let default_table =
                 is_main(table) && default_vpcs.contains(table.vpc_id().unwrap_or_default());

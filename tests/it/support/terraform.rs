@@ -42,20 +42,8 @@ pub const DEFAULT_TAG_KEYS: [&str; 2] = ["managed_by", "fixture"];
 /// fixture that uses another service must add it here, or the provider
 /// would call real AWS with test credentials (and fail).
 const ENDPOINT_SERVICES: [&str; 14] = [
-    "dynamodb",
-    "ec2",
-    "ecr",
-    "elbv2",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "rds",
-    "route53",
-    "s3",
-    "sns",
-    "sqs",
-    "sts",
+    "dynamodb", "ec2", "ecr", "elbv2", "iam", "kms", "lambda", "logs", "rds", "route53", "s3",
+    "sns", "sqs", "sts",
 ];
 
 /// Where Terraform and the aws provider are on this machine.
