@@ -178,6 +178,12 @@ fn scan(
             names.join(", ")
         );
     };
+    let live = live.map(|mut l| {
+        l.collect.concurrency = config.aws.concurrency;
+        l.collect.max_attempts = config.aws.max_attempts;
+        l.collect.call_timeout = config.aws.call_timeout;
+        l
+    });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
     let store = crate::store::Store::open(&config.store.path)?;
     let ctx = crate::scan::ScanContext {

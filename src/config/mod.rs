@@ -21,6 +21,28 @@ pub struct Config {
     pub source: PathBuf,
     pub store: StoreConfig,
     pub targets: Vec<Target>,
+    pub aws: AwsSettings,
+}
+
+/// How the AWS collectors behave, for every target (`[aws]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// Listings run at once per account and region.
+    pub concurrency: usize,
+    /// Attempts per API call, retried with jittered exponential backoff.
+    pub max_attempts: u32,
+    /// Time one API call attempt may take.
+    pub call_timeout: std::time::Duration,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        AwsSettings {
+            concurrency: 4,
+            max_attempts: 5,
+            call_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// Where driftd keeps its database and its per-install key.

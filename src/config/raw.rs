@@ -25,6 +25,21 @@ pub(crate) struct RawConfig {
     pub store: Option<Spanned<RawStore>>,
     /// `[[target]]`: one entry per comparison unit.
     pub target: Option<Vec<Spanned<RawTarget>>>,
+    /// `[aws]`: how the collectors talk to AWS, for every target. Optional.
+    pub aws: Option<Spanned<RawAwsSettings>>,
+}
+
+/// `[aws]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawAwsSettings {
+    /// Listings run at once per account and region; default 4, 1 to 64.
+    pub concurrency: Option<Spanned<i64>>,
+    /// Attempts per API call (throttling, 5xx, timeouts are retried with
+    /// jittered exponential backoff); default 5, 1 to 20.
+    pub max_attempts: Option<Spanned<i64>>,
+    /// Seconds one API call attempt may take; default 30, 1 to 600.
+    pub call_timeout_seconds: Option<Spanned<i64>>,
 }
 
 /// `[store]`.
@@ -293,6 +308,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
     vec![
         ("", fields_of::<RawConfig>()),
         ("store", fields_of::<RawStore>()),
+        ("aws", fields_of::<RawAwsSettings>()),
         ("target", fields_of::<RawTarget>()),
         ("target.state", fields_of::<RawStateSource>()),
         ("target.aws", fields_of::<RawAws>()),

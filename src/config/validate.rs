@@ -25,11 +25,11 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::raw::{
-    HEADERS_EXPECTING, RawAccount, RawAws, RawConfig, RawSecret, RawStateSource, RawStore,
-    RawTarget, SECRET_EXPECTING, STATE_SOURCE_FIELDS,
+    HEADERS_EXPECTING, RawAccount, RawAws, RawAwsSettings, RawConfig, RawSecret, RawStateSource,
+    RawStore, RawTarget, SECRET_EXPECTING, STATE_SOURCE_FIELDS,
 };
 use super::{
-    AwsAccount, AwsScope, Config, DEFAULT_STORE_PATH, HcpSource, HttpSource, S3Source,
+    AwsAccount, AwsScope, AwsSettings, Config, DEFAULT_STORE_PATH, HcpSource, HttpSource, S3Source,
     SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
 };
 
@@ -513,6 +513,8 @@ fn serde_problem(
             "a string or a secret reference"
         } else if expected == "a sequence" {
             "a list"
+        } else if expected == "i64" {
+            "a whole number"
         } else {
             expected
         };
@@ -622,6 +624,12 @@ fn type_hint(lines: &Lines<'_>, span: &Range<usize>, node: &Node, expected: &str
     if expected.starts_with("a secret reference") {
         return secret_hint(&node.key, is_header_kind(&kind));
     }
+    if expected == "a whole number" {
+        return format!(
+            "write a whole number without quotes, e.g. {key} = {}",
+            example(&kind)
+        );
+    }
     if expected == HEADERS_EXPECTING {
         return "write headers = { \"X-Team\" = \"network\", \"Authorization\" = { env = \"TFSTATE_AUTHORIZATION\" } }".into();
     }
@@ -662,6 +670,9 @@ fn example(kind: &str) -> &'static str {
         "env" => "\"TF_HTTP_PASSWORD\"",
         "file" => "\"/etc/driftd/secret\"",
         "credential" => "\"tfe-token\"",
+        "concurrency" => "4",
+        "max_attempts" => "5",
+        "call_timeout_seconds" => "30",
         _ => "\"...\"",
     }
 }
@@ -841,10 +852,57 @@ impl Checker<'_> {
                     .into(),
             ),
         }
+        let aws = self.aws_settings(raw.aws.as_ref());
         Config {
             source: path.to_path_buf(),
             store,
             targets,
+            aws,
+        }
+    }
+
+    fn aws_settings(&mut self, raw: Option<&Spanned<RawAwsSettings>>) -> AwsSettings {
+        let defaults = AwsSettings::default();
+        let Some(raw) = raw.map(Spanned::get_ref) else {
+            return defaults;
+        };
+        let concurrency = self.in_range(&raw.concurrency, 1, 64, "concurrency = 4");
+        let max_attempts = self.in_range(&raw.max_attempts, 1, 20, "max_attempts = 5");
+        let timeout = self.in_range(
+            &raw.call_timeout_seconds,
+            1,
+            600,
+            "call_timeout_seconds = 30",
+        );
+        AwsSettings {
+            concurrency: concurrency.map_or(defaults.concurrency, |v| v as usize),
+            max_attempts: max_attempts.map_or(defaults.max_attempts, |v| v as u32),
+            call_timeout: timeout.map_or(defaults.call_timeout, |v| {
+                std::time::Duration::from_secs(v as u64)
+            }),
+        }
+    }
+
+    /// An optional integer within `min..=max`; outside it, a problem with `example`.
+    fn in_range(
+        &mut self,
+        value: &Option<Spanned<i64>>,
+        min: i64,
+        max: i64,
+        example: &str,
+    ) -> Option<i64> {
+        let value = value.as_ref()?;
+        let v = *value.get_ref();
+        if (min..=max).contains(&v) {
+            Some(v)
+        } else {
+            self.report(
+                &value.span(),
+                self.path(value),
+                format!("{v} is out of range: it must be from {min} to {max}"),
+                format!("e.g. {example}"),
+            );
+            None
         }
     }
 

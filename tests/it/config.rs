@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use driftd::config::{
-    AwsAccount, AwsScope, Config, ConfigError, DEFAULT_STORE_PATH, HcpSource, HttpSource, Problem,
-    S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
+    AwsAccount, AwsScope, AwsSettings, Config, ConfigError, DEFAULT_STORE_PATH, HcpSource,
+    HttpSource, Problem, S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
 };
 
 const CONFIG_PATH: &str = "/etc/driftd/driftd.toml";
@@ -77,6 +77,7 @@ fn minimal_config_gets_defaults() {
                     endpoint_url: None,
                 }),
             }],
+            aws: AwsSettings::default(),
         }
     );
     assert_eq!(
@@ -1130,4 +1131,61 @@ id = "111111111111"
         ]
     );
     assert!(!error.render().contains("pa55"), "{}", error.render());
+}
+
+const MINIMAL_TARGET: &str = r#"
+[[target]]
+name = "net"
+environment = "prod"
+  [[target.state]]
+  type = "file"
+  path = "net.tfstate"
+  [target.aws]
+  regions = ["eu-west-1"]
+  [[target.aws.account]]
+  id = "111111111111"
+"#;
+
+#[test]
+fn aws_collector_settings_are_read_and_checked() {
+    let config = parse(&format!(
+        "[aws]\nconcurrency = 16\nmax_attempts = 3\ncall_timeout_seconds = 10\n{MINIMAL_TARGET}"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.aws,
+        AwsSettings {
+            concurrency: 16,
+            max_attempts: 3,
+            call_timeout: std::time::Duration::from_secs(10),
+        }
+    );
+    assert_eq!(
+        problems(&format!(
+            "[aws]\nconcurrency = 0\nmax_attempts = 50\ncall_timeout_seconds = \"30s\"\n{MINIMAL_TARGET}"
+        )),
+        vec![
+            p(
+                2,
+                15,
+                "aws.concurrency",
+                "0 is out of range: it must be from 1 to 64",
+                "e.g. concurrency = 4"
+            ),
+            p(
+                3,
+                16,
+                "aws.max_attempts",
+                "50 is out of range: it must be from 1 to 20",
+                "e.g. max_attempts = 5"
+            ),
+            p(
+                4,
+                24,
+                "aws.call_timeout_seconds",
+                "expected a whole number, found a string",
+                "write a whole number without quotes, e.g. call_timeout_seconds = 30"
+            ),
+        ]
+    );
 }
