@@ -8,6 +8,7 @@ mod config;
 mod diff;
 mod graph;
 mod harness;
+mod partial;
 mod readonly;
 mod scenario;
 mod sources;

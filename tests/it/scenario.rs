@@ -11,13 +11,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-fn write_config(dir: &Path, state: &Path, endpoint: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &Path, state: &Path, endpoint: &str) -> std::path::PathBuf {
+    write_config_with(dir, state, endpoint, "")
+}
+
+/// `extra` is TOML put before the target (e.g. an `[aws]` section).
+pub(crate) fn write_config_with(
+    dir: &Path,
+    state: &Path,
+    endpoint: &str,
+    extra: &str,
+) -> std::path::PathBuf {
     let config = dir.join("driftd.toml");
     std::fs::write(
         &config,
         format!(
             r#"[store]
 path = "{db}"
+{extra}
 
 [[target]]
 name = "network"
@@ -40,7 +51,7 @@ environment = "test"
 }
 
 /// Runs `driftd scan` as a user would; returns (exit code, JSON report).
-fn scan(config: &Path) -> (i32, Value) {
+pub(crate) fn scan(config: &Path) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_driftd"))
         .args([
             "scan",
@@ -69,7 +80,7 @@ fn scan(config: &Path) -> (i32, Value) {
 /// driftd's changed and missing drifts as `address -> kind`, in the referee's terms.
 /// driftd compares the state's `tags_all` with the live tags under `tags`; Terraform
 /// names both attributes, so `tags_all` is folded into `tags` on its side too.
-fn driftd_view(report: &Value) -> BTreeMap<String, DriftKind> {
+pub(crate) fn driftd_view(report: &Value) -> BTreeMap<String, DriftKind> {
     let mut out = BTreeMap::new();
     for d in report["live"]["drift"]["drifts"].as_array().unwrap() {
         match d["kind"].as_str().unwrap() {
@@ -100,7 +111,7 @@ fn driftd_view(report: &Value) -> BTreeMap<String, DriftKind> {
     out
 }
 
-fn referee_view(ws: &mut Workspace) -> BTreeMap<String, DriftKind> {
+pub(crate) fn referee_view(ws: &mut Workspace) -> BTreeMap<String, DriftKind> {
     ws.plan_refresh_only_json()
         .into_iter()
         .map(|d| {
@@ -118,7 +129,7 @@ fn referee_view(ws: &mut Workspace) -> BTreeMap<String, DriftKind> {
         .collect()
 }
 
-fn unmanaged(report: &Value) -> BTreeSet<String> {
+pub(crate) fn unmanaged(report: &Value) -> BTreeSet<String> {
     report["live"]["drift"]["drifts"]
         .as_array()
         .unwrap()
@@ -218,7 +229,7 @@ async fn network_scenarios_match_terraform_and_find_unmanaged() {
     );
 }
 
-fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
+pub(crate) fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
     aws_sdk_ec2::types::Tag::builder()
         .key(key)
         .value(value)
