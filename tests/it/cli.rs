@@ -115,7 +115,9 @@ fn scan_prints_the_inventory_and_skips_unchanged_states() {
             "--desired-only",
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        let report = serde_json::from_slice::<Value>(&out.stdout).unwrap();
+        crate::support::assert_scan_result_schema(&report);
+        report
     };
     let first = scan();
     assert_eq!(first["schema_version"], 1);
@@ -131,6 +133,16 @@ fn scan_prints_the_inventory_and_skips_unchanged_states() {
     assert_eq!(first["sources"][0]["reread"], true);
     assert_eq!(first["sources"][0]["version"]["serial"], 64);
     assert_eq!(first["stored"]["new_versions"], 67);
+
+    // The schema is strict enough to catch the code and it drifting apart.
+    let mut renamed = first.clone();
+    renamed["state"] = renamed["status"].take();
+    renamed.as_object_mut().unwrap().remove("status");
+    let mut bad_status = first.clone();
+    bad_status["status"] = "done".into();
+    for broken in [renamed, bad_status] {
+        assert!(!crate::support::scan_result_schema_errors(&broken).is_empty());
+    }
 
     let second = scan();
     assert_eq!(
@@ -208,6 +220,7 @@ fn a_bad_source_makes_the_scan_partial_and_names_it() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::support::assert_scan_result_schema(&report);
     assert_eq!(report["status"], "partial");
     assert_eq!(report["managed"], 3, "the good state is still read");
     let err = text(&out.stderr);

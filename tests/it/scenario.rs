@@ -74,6 +74,7 @@ pub(crate) fn scan(config: &Path) -> (i32, Value) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let report: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    crate::support::assert_scan_result_schema(&report);
     (out.status.code().unwrap(), report)
 }
 

@@ -22,3 +22,32 @@ pub fn corpus_dir() -> PathBuf {
     );
     dir
 }
+
+/// Fails unless `report` (what `driftd scan --format json` printed) is valid
+/// under `schema/scan-result.schema.json`, listing every violation.
+pub fn assert_scan_result_schema(report: &serde_json::Value) {
+    let errors = scan_result_schema_errors(report);
+    assert!(
+        errors.is_empty(),
+        "the scan result does not follow schema/scan-result.schema.json:\n{}\n{report:#}",
+        errors.join("\n")
+    );
+}
+
+/// Every violation of `schema/scan-result.schema.json` in `report`.
+pub fn scan_result_schema_errors(report: &serde_json::Value) -> Vec<String> {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/scan-result.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("{} is not a valid JSON Schema: {e}", path.display()))
+    });
+    validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
