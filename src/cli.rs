@@ -178,7 +178,14 @@ fn scan(
             names.join(", ")
         );
     };
+    // Progress and the summary are for a person at a terminal, never for pipes or journald.
+    let progress = live
+        .as_ref()
+        .and_then(|_| crate::progress::TerminalProgress::if_terminal());
     let live = live.map(|mut l| {
+        l.collect.progress = progress
+            .clone()
+            .map(|p| p as std::sync::Arc<dyn crate::aws::CollectProgress>);
         l.collect.concurrency = config.aws.concurrency;
         l.collect.max_attempts = config.aws.max_attempts;
         l.collect.call_timeout = config.aws.call_timeout;
@@ -194,7 +201,11 @@ fn scan(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(crate::scan::scan_target(&ctx, target, live.as_ref()))?;
+    let report = runtime.block_on(crate::scan::scan_target(&ctx, target, live.as_ref()));
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let report = report?;
 
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -224,14 +235,18 @@ fn scan(
         .live
         .as_ref()
         .is_some_and(|l| !l.drift.drifts.is_empty());
-    Ok(match report.status {
-        crate::store::ScanStatus::Failed => ExitCode::from(1),
-        _ if drift_found => ExitCode::from(2),
-        crate::store::ScanStatus::Complete => ExitCode::SUCCESS,
+    let code: u8 = match report.status {
+        crate::store::ScanStatus::Failed => 1,
+        _ if drift_found => 2,
+        crate::store::ScanStatus::Complete => 0,
         // A state source failed (nothing was diffed) or a listing failed.
-        crate::store::ScanStatus::Partial if report.live.is_some() => ExitCode::from(3),
-        crate::store::ScanStatus::Partial => ExitCode::from(1),
-    })
+        crate::store::ScanStatus::Partial if report.live.is_some() => 3,
+        crate::store::ScanStatus::Partial => 1,
+    };
+    if progress.is_some() {
+        eprint!("\n{}", crate::progress::summary(&report, code));
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn render_scan(report: &crate::scan::DesiredScan) -> String {

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod live;
 pub mod model;
 mod output;
+pub mod progress;
 pub mod scan;
 pub mod secrets;
 pub mod sources;

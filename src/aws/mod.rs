@@ -62,6 +62,25 @@ pub struct CollectOptions {
     pub initial_backoff: Duration,
     /// Base credentials instead of the standard chain (tests, embedding).
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+    /// Told how the listings go, e.g. to draw progress on a terminal.
+    pub progress: Option<Arc<dyn CollectProgress>>,
+}
+
+/// Follows a collection as it runs. Called from the collecting tasks: keep it cheap.
+pub trait CollectProgress: Send + Sync + std::fmt::Debug {
+    /// Before any listing: the call counters, which grow as requests are sent.
+    fn started(&self, _stats: &Arc<CallStats>) {}
+    /// `listings` listings are planned in this account and region
+    /// (`global` for once-per-account types).
+    fn planned(&self, account: &str, region: &str, listings: usize);
+    /// One listing ended: `Ok(resources listed)` or why it is unknown.
+    fn finished(
+        &self,
+        account: &str,
+        region: &str,
+        resource_type: &str,
+        outcome: Result<usize, &CollectError>,
+    );
 }
 
 impl Default for CollectOptions {
@@ -72,6 +91,7 @@ impl Default for CollectOptions {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
             credentials: None,
+            progress: None,
         }
     }
 }
@@ -85,6 +105,10 @@ pub async fn collect(
     key: &SecretKey,
 ) -> (LiveInventory, Arc<CallStats>) {
     let stats = Arc::new(CallStats::default());
+    let progress = options.progress.as_deref();
+    if let Some(p) = progress {
+        p.started(&stats);
+    }
     let mut inventory = LiveInventory::default();
     let mut tasks = tokio::task::JoinSet::new();
     for account in &scope.accounts {
@@ -94,18 +118,35 @@ pub async fn collect(
             Err(e) => {
                 // No usable credentials for this account: every listing in it is unknown.
                 for region in listing_regions(scope) {
-                    for def in types {
-                        if def.rules.global != (region == GLOBAL) {
-                            continue;
-                        }
+                    let defs = types
+                        .iter()
+                        .filter(|d| d.rules.global == (region == GLOBAL));
+                    if let Some(p) = progress {
+                        p.planned(&account.id, region, defs.clone().count());
+                    }
+                    for def in defs {
                         inventory
                             .coverage
                             .push(unknown(def, &account.id, region, &e));
+                        if let Some(p) = progress {
+                            p.finished(&account.id, region, def.rules.resource_type, Err(&e));
+                        }
                     }
                 }
                 continue;
             }
         };
+        if let Some(p) = progress {
+            for region in listing_regions(scope) {
+                let n = types
+                    .iter()
+                    .filter(|d| d.rules.global == (region == GLOBAL))
+                    .count();
+                if n > 0 {
+                    p.planned(&account.id, region, n);
+                }
+            }
+        }
         for ctx in contexts {
             for def in types.iter().copied() {
                 // Global types are listed once per account, from its first region.
@@ -134,6 +175,10 @@ pub async fn collect(
     }
     while let Some(joined) = tasks.join_next().await {
         let (def, account, region, result, key) = joined.expect("a listing task does not panic");
+        if let Some(p) = progress {
+            let outcome = result.as_ref().map(Vec::len);
+            p.finished(&account, &region, def.rules.resource_type, outcome);
+        }
         match result {
             Ok(objects) => {
                 let origin: Origin = Origin::from(format!("aws:{account}:{region}"));

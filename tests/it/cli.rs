@@ -294,3 +294,76 @@ fn state_show_never_prints_secrets() {
         text(&out.stderr)
     );
 }
+
+/// Live progress and the closing summary are drawn for a person at a terminal
+/// (stderr is a pseudo-terminal here, made by util-linux `script`), and never
+/// when the output is piped, as under systemd.
+#[test]
+fn progress_and_summary_only_on_a_terminal() {
+    let moto = crate::support::moto::MotoServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("empty.tfstate");
+    std::fs::write(
+        &state,
+        r#"{"version":4,"terraform_version":"1.11.4","serial":1,"lineage":"l","outputs":{},"resources":[]}"#,
+    )
+    .unwrap();
+    let config = dir.path().join("driftd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"{}\"\n[[target]]\nname = \"lab\"\nenvironment = \"test\"\n\
+             [[target.state]]\ntype = \"file\"\npath = \"{}\"\n[target.aws]\nregions = [\"us-east-1\"]\n\
+             endpoint_url = \"{}\"\n[[target.aws.account]]\nid = \"123456789012\"\n",
+            dir.path().join("driftd.db").display(),
+            state.display(),
+            moto.endpoint_url()
+        ),
+    )
+    .unwrap();
+    let command = |program: &str| {
+        let mut c = Command::new(program);
+        c.env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", dir.path());
+        c
+    };
+    let args = [
+        "scan",
+        "-c",
+        config.to_str().unwrap(),
+        "-t",
+        "lab",
+        "--format",
+        "table",
+    ];
+
+    let piped = command(env!("CARGO_BIN_EXE_driftd"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0), "{}", text(&piped.stderr));
+    assert_eq!(text(&piped.stderr), "", "nothing is drawn when piped");
+    assert!(text(&piped.stdout).contains("no drift"));
+
+    let line = std::iter::once(env!("CARGO_BIN_EXE_driftd"))
+        .chain(args)
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tty = command("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .output()
+        .expect("util-linux `script` (scripts/setup-test-deps installs it)");
+    let screen = text(&tty.stdout);
+    assert_eq!(tty.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("listing the cloud"), "{screen}");
+    assert!(screen.contains("123456789012 us-east-1"), "{screen}");
+    assert!(screen.contains("123456789012 global"), "{screen}");
+    assert!(screen.contains("result    in sync (exit 0)"), "{screen}");
+    assert!(
+        screen.contains("0 changed, 0 unmanaged, 0 missing"),
+        "{screen}"
+    );
+}
