@@ -83,10 +83,17 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Finds `.op(` calls of the given operations in the given sources.
+///
+/// One-word operations (DynamoDB's `query` and `scan`, Lambda's `invoke`,
+/// SNS's `publish`) share their names with everyday methods (SQLite's and
+/// reqwest's `query`): they are looked for only in files that talk to AWS
+/// (name an SDK crate or take a `RegionContext`). Every multi-word operation is
+/// looked for everywhere.
 fn calls_of(ops: &BTreeSet<String>, files: &[PathBuf]) -> Vec<String> {
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file).unwrap();
+        let talks_to_aws = text.contains("aws_sdk_") || text.contains("RegionContext");
         for (n, line) in text.lines().enumerate() {
             let mut rest = line;
             while let Some(at) = rest.find('.') {
@@ -95,7 +102,10 @@ fn calls_of(ops: &BTreeSet<String>, files: &[PathBuf]) -> Vec<String> {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
-                if rest[ident.len()..].starts_with('(') && ops.contains(&ident) {
+                if rest[ident.len()..].starts_with('(')
+                    && ops.contains(&ident)
+                    && (talks_to_aws || ident.contains('_'))
+                {
                     found.push(format!("{}:{}: .{ident}(", file.display(), n + 1));
                 }
             }
@@ -136,6 +146,19 @@ fn the_scan_would_catch_a_mutating_call() {
     )
     .unwrap();
     assert_eq!(calls_of(&ops, &[file]).len(), 1);
+
+    // DynamoDB's Query and Scan read a table's data, which driftd never does.
+    let lister = dir.path().join("dynamodb.rs");
+    std::fs::write(
+        &lister,
+        "fn f(ctx: &RegionContext) { ctx.dynamodb().scan().table_name(\"t\"); }\n",
+    )
+    .unwrap();
+    assert_eq!(calls_of(&ops, &[lister]).len(), 1);
+    // ... while SQLite's `query` elsewhere is not an AWS call.
+    let store = dir.path().join("dao.rs");
+    std::fs::write(&store, "fn f(s: &Statement) { s.query([]); }\n").unwrap();
+    assert_eq!(calls_of(&ops, &[store]), Vec::<String>::new());
 }
 
 #[test]
