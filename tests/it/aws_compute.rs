@@ -432,3 +432,588 @@ async fn terraform_state_equals_the_live_mapping_and_drift_matches_terraforms() 
         "Terraform cannot see these; driftd does"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Objects made with the SDK
+
+/// What the provider writes for an instance moto launched with only an image
+/// and a type in `subnet` (the defaults), before the per-test fields.
+fn instance_defaults(i: &aws_sdk_ec2::types::Instance) -> Value {
+    let id = i.instance_id().unwrap();
+    let eni = &i.network_interfaces()[0];
+    let first = json!({
+        "ami": "ami-1e749f67",
+        "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{id}"),
+        "associate_public_ip_address": eni.association().is_some(),
+        "availability_zone": i.placement().unwrap().availability_zone().unwrap(),
+        "capacity_reservation_specification": [],
+        "cpu_core_count": null,
+        "cpu_options": [],
+        "cpu_threads_per_core": null,
+        "credit_specification": [],
+        "disable_api_stop": false,
+        "disable_api_termination": false,
+        "ebs_block_device": [],
+        "ebs_optimized": false,
+        "enable_primary_ipv6": null,
+        "enclave_options": [],
+        "hibernation": false,
+        "host_id": "",
+        "host_resource_group_arn": null,
+        "iam_instance_profile": "",
+        "id": id,
+        "instance_initiated_shutdown_behavior": "stop",
+        "instance_lifecycle": "",
+        "instance_market_options": [],
+        "instance_state": "running",
+        "instance_type": "t3.micro",
+        "ipv6_address_count": 0,
+        "ipv6_addresses": [],
+        "key_name": "",
+        "launch_template": [],
+        "maintenance_options": [],
+        "metadata_options": [{
+            "http_endpoint": "enabled",
+            "http_protocol_ipv6": "disabled",
+            "http_put_response_hop_limit": 1,
+            "http_tokens": "optional",
+            "instance_metadata_tags": "disabled",
+        }],
+        "monitoring": false,
+        "network_interface": [{
+            "delete_on_termination": eni.attachment().unwrap().delete_on_termination().unwrap(),
+            "device_index": 0,
+            "network_card_index": 0,
+            "network_interface_id": eni.network_interface_id().unwrap(),
+        }],
+    });
+    let rest = json!({
+        "outpost_arn": "",
+        "placement_group": "",
+        "placement_partition_number": 0,
+        "primary_network_interface_id": eni.network_interface_id().unwrap(),
+        "private_dns": i.private_dns_name().unwrap(),
+        "private_dns_name_options": [],
+        "private_ip": i.private_ip_address().unwrap(),
+        "public_dns": i.public_dns_name().unwrap_or_default(),
+        "public_ip": i.public_ip_address().unwrap_or_default(),
+        "root_block_device": [],
+        "secondary_private_ips": [],
+        "security_groups": i.security_groups().iter().map(|g| g.group_name().unwrap()).collect::<Vec<_>>(),
+        "source_dest_check": true,
+        "spot_instance_request_id": "",
+        "subnet_id": i.subnet_id().unwrap(),
+        "tags": {},
+        "tags_all": {},
+        "tenancy": "default",
+        "user_data": null,
+        "user_data_base64": null,
+        "volume_tags": {},
+        "vpc_security_group_ids": i.security_groups().iter().map(|g| g.group_id().unwrap()).collect::<Vec<_>>(),
+    });
+    merge(first, rest)
+}
+
+fn merge(mut base: Value, overrides: Value) -> Value {
+    for (k, v) in overrides.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+async fn volume(c: &aws_sdk_ec2::Client, id: &str) -> aws_sdk_ec2::types::Volume {
+    c.describe_volumes()
+        .volume_ids(id)
+        .send()
+        .await
+        .unwrap()
+        .volumes()[0]
+        .clone()
+}
+
+fn created(v: &aws_sdk_ec2::types::Volume) -> String {
+    chrono::DateTime::from_timestamp(v.create_time().unwrap().secs(), 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compute_types_map_into_the_provider_shape() {
+    let moto = MotoServer::start();
+    let c = ec2(&moto).await;
+
+    // Key pairs: one imported (ed25519, tagged), one made by EC2 (rsa).
+    let public_key = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tf/compute/deployer.pub"),
+    )
+    .unwrap();
+    let imported = c
+        .import_key_pair()
+        .key_name("deployer")
+        .public_key_material(aws_smithy_types::Blob::new(public_key.as_bytes()))
+        .tag_specifications(tagged(ResourceType::KeyPair, &[("team", "ops")]))
+        .send()
+        .await
+        .unwrap();
+    let made = c.create_key_pair().key_name("made").send().await.unwrap();
+
+    // Volumes: minimal, fully configured, and tagged gp3 with throughput.
+    let minimal_volume = c
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let io1 = c
+        .create_volume()
+        .availability_zone("us-east-1b")
+        .size(50)
+        .volume_type(VolumeType::Io1)
+        .iops(500)
+        .encrypted(true)
+        .tag_specifications(tagged(ResourceType::Volume, &[("Name", "db")]))
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+
+    // Launch templates: minimal, and fully configured with a second version
+    // (the provider reads the latest one).
+    let minimal_template = c
+        .create_launch_template()
+        .launch_template_name("minimal")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .image_id("ami-1e749f67")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .launch_template
+        .unwrap()
+        .launch_template_id
+        .unwrap();
+    let full_data = RequestLaunchTemplateData::builder()
+        .image_id("ami-1e749f67")
+        .instance_type(InstanceType::M5Large)
+        .key_name("deployer")
+        .user_data("IyEvYmluL2Jhc2gK")
+        .disable_api_termination(true)
+        .ebs_optimized(true)
+        .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
+        .security_group_ids("sg-12345678")
+        .metadata_options(
+            LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(aws_sdk_ec2::types::LaunchTemplateHttpTokensState::Required)
+                .http_put_response_hop_limit(2)
+                .build(),
+        )
+        .block_device_mappings(
+            LaunchTemplateBlockDeviceMappingRequest::builder()
+                .device_name("/dev/sdf")
+                .ebs(
+                    LaunchTemplateEbsBlockDeviceRequest::builder()
+                        .volume_size(30)
+                        .volume_type(VolumeType::Gp3)
+                        .delete_on_termination(true)
+                        .encrypted(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .tag_specifications(
+            aws_sdk_ec2::types::LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(tag("app", "web"))
+                .build(),
+        )
+        .build();
+    let full_template = c
+        .create_launch_template()
+        .launch_template_name("full")
+        .version_description("first")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .image_id("ami-1e749f67")
+                .build(),
+        )
+        .tag_specifications(tagged(ResourceType::LaunchTemplate, &[("env", "prod")]))
+        .send()
+        .await
+        .unwrap()
+        .launch_template
+        .unwrap()
+        .launch_template_id
+        .unwrap();
+    c.create_launch_template_version()
+        .launch_template_id(&full_template)
+        .version_description("second")
+        .launch_template_data(full_data)
+        .send()
+        .await
+        .unwrap();
+
+    // Instances: minimal; fully configured (user data, an extra EBS device,
+    // protections, IMDSv2, a non-burstable type); one launched by an Auto
+    // Scaling group; one terminated.
+    let run = |ty: InstanceType| {
+        c.run_instances()
+            .image_id("ami-1e749f67")
+            .instance_type(ty)
+            .min_count(1)
+            .max_count(1)
+    };
+    let minimal = run(InstanceType::T3Micro).send().await.unwrap().instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let full = run(InstanceType::M5Large)
+        .key_name("deployer")
+        .user_data(aws_smithy_types::base64::encode("#!/bin/bash\necho hi\n"))
+        .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
+        .monitoring(
+            aws_sdk_ec2::types::RunInstancesMonitoringEnabled::builder()
+                .enabled(true)
+                .build(),
+        )
+        .metadata_options(
+            InstanceMetadataOptionsRequest::builder()
+                .http_tokens(HttpTokensState::Required)
+                .http_put_response_hop_limit(2)
+                .build(),
+        )
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name("/dev/sda1")
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(12)
+                        .volume_type(VolumeType::Gp3)
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name("/dev/sdf")
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(20)
+                        .volume_type(VolumeType::Gp2)
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .tag_specifications(tagged(ResourceType::Instance, &[("Name", "full")]))
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    // moto ignores `DisableApiTermination` at launch; a person sets it after.
+    c.modify_instance_attribute()
+        .instance_id(&full)
+        .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    let scaled = run(InstanceType::T3Micro)
+        .tag_specifications(tagged(
+            ResourceType::Instance,
+            &[("aws:autoscaling:groupName", "web-asg")],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let gone = run(InstanceType::T3Micro).send().await.unwrap().instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    c.terminate_instances()
+        .instance_ids(&gone)
+        .send()
+        .await
+        .unwrap();
+
+    let described: BTreeMap<String, aws_sdk_ec2::types::Instance> = c
+        .describe_instances()
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances().iter().cloned())
+        .map(|i| (i.instance_id().unwrap().to_string(), i))
+        .collect();
+    let inventory = list(&moto).await;
+    assert_schema(&inventory);
+
+    // Key pairs.
+    let key_pairs = objects(&inventory, "aws_key_pair");
+    assert_eq!(
+        key_pairs["deployer"],
+        json!({
+            "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:key-pair/deployer"),
+            "fingerprint": imported.key_fingerprint().unwrap(),
+            "id": "deployer",
+            "key_name": "deployer",
+            "key_pair_id": imported.key_pair_id().unwrap(),
+            "key_type": "ed25519",
+            "public_key": public_key.trim(),
+            "tags": {"team": "ops"},
+            "tags_all": {"team": "ops"},
+        })
+    );
+    // moto leaves `KeyType` out for the keys it makes (AWS answers `rsa`).
+    assert_eq!(key_pairs["made"]["key_type"], "");
+    assert_eq!(
+        key_pairs["made"]["fingerprint"],
+        made.key_fingerprint().unwrap()
+    );
+    assert_eq!(
+        key_pairs["made"]["key_pair_id"],
+        made.key_pair_id().unwrap()
+    );
+    assert!(
+        key_pairs["made"]["public_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("ssh-rsa ")
+    );
+
+    // Volumes: the two made alone, plus the instances' own (folded or default).
+    let volumes = objects(&inventory, "aws_ebs_volume");
+    let v = volume(&c, &minimal_volume).await;
+    assert_eq!(
+        volumes[&minimal_volume],
+        json!({
+            "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:volume/{minimal_volume}"),
+            "availability_zone": "us-east-1a",
+            "create_time": created(&v),
+            "encrypted": false,
+            "id": minimal_volume,
+            "iops": v.iops().unwrap_or(0),
+            "kms_key_id": "",
+            "multi_attach_enabled": false,
+            "outpost_arn": "",
+            "size": 1,
+            "snapshot_id": "",
+            "tags": {},
+            "tags_all": {},
+            "throughput": 0,
+            "type": v.volume_type().unwrap().as_str(),
+        })
+    );
+    let v = volume(&c, &io1).await;
+    assert_eq!(
+        volumes[&io1],
+        json!({
+            "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:volume/{io1}"),
+            "availability_zone": "us-east-1b",
+            "create_time": created(&v),
+            "encrypted": true,
+            "id": io1,
+            "iops": 500,
+            "kms_key_id": v.kms_key_id().unwrap(),
+            "multi_attach_enabled": false,
+            "outpost_arn": "",
+            "size": 50,
+            "snapshot_id": "",
+            "tags": {"Name": "db"},
+            "tags_all": {"Name": "db"},
+            "throughput": 0,
+            "type": "io1",
+        })
+    );
+    let full_i = &described[&full];
+    let device_volume = |device: &str| -> String {
+        full_i
+            .block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some(device))
+            .unwrap()
+            .ebs()
+            .unwrap()
+            .volume_id()
+            .unwrap()
+            .to_string()
+    };
+    let (root, data) = (device_volume("/dev/sda1"), device_volume("/dev/sdf"));
+    for launched in [&root, &data] {
+        assert_eq!(volumes[launched][compute::ATTACHED_INSTANCE], full.as_str());
+        assert!(
+            (rules("aws_ebs_volume").is_default)(&volumes[launched]),
+            "{launched} came with its instance"
+        );
+    }
+    assert!(!(rules("aws_ebs_volume").is_default)(&volumes[&io1]));
+
+    // Instances: the terminated one is gone; the scaled one is AWS's.
+    let instances = objects(&inventory, "aws_instance");
+    assert_eq!(
+        instances.keys().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from([minimal.clone(), full.clone(), scaled.clone()])
+    );
+    assert!((rules("aws_instance").is_default)(&instances[&scaled]));
+    assert!(!(rules("aws_instance").is_default)(&instances[&minimal]));
+    let i = &described[&minimal];
+    let root_volume = i.block_device_mappings()[0]
+        .ebs()
+        .unwrap()
+        .volume_id()
+        .unwrap();
+    let rv = volume(&c, root_volume).await;
+    assert_eq!(
+        instances[&minimal],
+        merge(
+            instance_defaults(i),
+            json!({
+                "credit_specification": [{"cpu_credits": "standard"}],
+                "root_block_device": [{
+                    "delete_on_termination": true,
+                    "device_name": "/dev/sda1",
+                    "encrypted": rv.encrypted().unwrap(),
+                    "iops": rv.iops().unwrap_or(0),
+                    "kms_key_id": rv.kms_key_id().unwrap_or_default(),
+                    "tags": {},
+                    "tags_all": {},
+                    "throughput": 0,
+                    "volume_id": root_volume,
+                    "volume_size": rv.size().unwrap(),
+                    "volume_type": rv.volume_type().unwrap().as_str(),
+                }],
+            })
+        )
+    );
+    let (rv, dv) = (volume(&c, &root).await, volume(&c, &data).await);
+    assert_eq!(
+        instances[&full],
+        merge(
+            instance_defaults(full_i),
+            json!({
+                "disable_api_termination": true,
+                "ebs_block_device": [{
+                    "delete_on_termination": true,
+                    "device_name": "/dev/sdf",
+                    "encrypted": dv.encrypted().unwrap(),
+                    "iops": dv.iops().unwrap_or(0),
+                    "kms_key_id": dv.kms_key_id().unwrap_or_default(),
+                    "snapshot_id": "",
+                    "tags": {},
+                    "tags_all": {},
+                    "throughput": 0,
+                    "volume_id": data,
+                    "volume_size": 20,
+                    "volume_type": "gp2",
+                }],
+                "instance_initiated_shutdown_behavior": "terminate",
+                "instance_type": "m5.large",
+                "key_name": "deployer",
+                "metadata_options": [{
+                    "http_endpoint": "enabled",
+                    "http_protocol_ipv6": "disabled",
+                    "http_put_response_hop_limit": 2,
+                    "http_tokens": "required",
+                    "instance_metadata_tags": "disabled",
+                }],
+                "monitoring": true,
+                "root_block_device": [{
+                    "delete_on_termination": true,
+                    "device_name": "/dev/sda1",
+                    "encrypted": rv.encrypted().unwrap(),
+                    "iops": rv.iops().unwrap_or(0),
+                    "kms_key_id": rv.kms_key_id().unwrap_or_default(),
+                    "tags": {},
+                    "tags_all": {},
+                    "throughput": 0,
+                    "volume_id": root,
+                    "volume_size": 12,
+                    "volume_type": "gp3",
+                }],
+                "tags": {"Name": "full"},
+                "tags_all": {"Name": "full"},
+                // The SHA-1 of the content, as the provider stores it.
+                "user_data": "e3cf5b39bc793e8151d1893fb3992ebdad89c0d2",
+                "user_data_base64": aws_smithy_types::base64::encode("#!/bin/bash\necho hi\n"),
+            })
+        )
+    );
+
+    // Launch templates.
+    let templates = objects(&inventory, "aws_launch_template");
+    let none = json!([]);
+    let template_defaults = |id: &str, name: &str| {
+        json!({
+            "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:launch-template/{id}"),
+            "block_device_mappings": none, "capacity_reservation_specification": none,
+            "cpu_options": none, "credit_specification": none, "default_version": 1,
+            "description": "", "disable_api_stop": false, "disable_api_termination": false,
+            "ebs_optimized": "", "elastic_gpu_specifications": none,
+            "elastic_inference_accelerator": none, "enclave_options": none,
+            "hibernation_options": none, "iam_instance_profile": none, "id": id,
+            "image_id": "ami-1e749f67", "instance_initiated_shutdown_behavior": "",
+            "instance_market_options": none, "instance_requirements": none, "instance_type": "",
+            "kernel_id": "", "key_name": "", "latest_version": 1, "license_specification": none,
+            "maintenance_options": none, "metadata_options": none, "monitoring": none,
+            "name": name, "network_interfaces": none, "placement": none,
+            "private_dns_name_options": none, "ram_disk_id": "", "security_group_names": none,
+            "tag_specifications": none, "tags": {}, "tags_all": {}, "user_data": "",
+            "vpc_security_group_ids": none,
+        })
+    };
+    assert_eq!(
+        templates[&minimal_template],
+        template_defaults(&minimal_template, "minimal")
+    );
+    let mut full_expected = merge(
+        template_defaults(&full_template, "full"),
+        json!({
+            "block_device_mappings": [{
+                "device_name": "/dev/sdf", "no_device": "", "virtual_name": "",
+                "ebs": [{
+                    "delete_on_termination": "true", "encrypted": "true", "iops": 0,
+                    "kms_key_id": "", "snapshot_id": "", "throughput": 0,
+                    "volume_initialization_rate": 0, "volume_size": 30, "volume_type": "gp3",
+                }],
+            }],
+            "description": "second",
+            "disable_api_termination": true,
+            "ebs_optimized": "true",
+            "instance_initiated_shutdown_behavior": "terminate",
+            "instance_type": "m5.large",
+            "key_name": "deployer",
+            "latest_version": 2,
+            "metadata_options": [{
+                "http_endpoint": "", "http_protocol_ipv6": "", "http_put_response_hop_limit": 2,
+                "http_tokens": "required", "instance_metadata_tags": "",
+            }],
+            "tags": {"env": "prod"},
+            "tags_all": {"env": "prod"},
+            "user_data": "IyEvYmluL2Jhc2gK",
+            "vpc_security_group_ids": ["sg-12345678"],
+        }),
+    );
+    // moto copies the template's own tags into its versions' data.
+    full_expected["tag_specifications"] = templates[&full_template]["tag_specifications"].clone();
+    assert_eq!(templates[&full_template], full_expected);
+    assert!(
+        templates[&full_template]["tag_specifications"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"resource_type": "instance", "tags": {"app": "web"}}))
+    );
+}
