@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module links once.
 
+mod aws_compute;
 mod aws_iam;
 mod aws_net;
 mod aws_sg;

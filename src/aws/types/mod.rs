@@ -2,6 +2,7 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod compute;
 pub mod iam;
 pub mod net;
 pub mod sg;
@@ -36,6 +37,10 @@ pub static ALL: &[&TypeDef] = &[
     &sg::SECURITY_GROUP_RULE,
     &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+    &compute::INSTANCE,
+    &compute::EBS_VOLUME,
+    &compute::LAUNCH_TEMPLATE,
+    &compute::KEY_PAIR,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
