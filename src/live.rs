@@ -113,14 +113,21 @@ pub struct TypeRules {
 /// Before comparing a parent, the diff calls `remove_child` once for every
 /// desired child that names the parent, so what the child manages is compared
 /// through the child, never twice, and a state written before Terraform
-/// refreshed the parent (its inline copy still empty) shows no drift. A live
-/// child of a managed parent is never "unmanaged": it is part of the parent.
+/// refreshed the parent (its inline copy still empty) shows no drift. With
+/// `children_are_parts`, a live child of a managed parent is never
+/// "unmanaged": it is part of the parent.
 #[derive(Debug)]
 pub struct Fold {
     /// The child types, e.g. `aws_security_group_rule`.
     pub child_types: &'static [&'static str],
     /// The child's attribute holding the parent's id (`security_group_id`, `bucket`, `role`).
     pub parent_id_attribute: &'static str,
+    /// Whether a live child that no state names is a part of its managed parent
+    /// (a security group rule, a role's inline policy: compared through the
+    /// parent, never unmanaged) or a resource of its own that only fills in
+    /// part of the parent (a NAT gateway associating its Elastic IP: unmanaged
+    /// when no state names it).
+    pub children_are_parts: bool,
     /// Removes what `desired_child` (of `child_type`) manages from both parent trees.
     pub remove_child: fn(
         desired_parent: &mut Value,

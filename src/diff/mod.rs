@@ -418,13 +418,16 @@ type ChildLink = (&'static str, &'static str, String);
 struct FoldIndex {
     /// Parsed desired children by the parent they name.
     children: HashMap<ChildLink, Vec<Value>>,
-    /// child type → (parent type, parent id attribute), for unmanaged live children.
-    parents: HashMap<&'static str, Vec<(&'static str, &'static str)>>,
+    /// child type → (parent type, parent id attribute, children are parts).
+    parents: HashMap<&'static str, Vec<ParentLink>>,
 }
+
+/// (parent type, the child's parent id attribute, `Fold::children_are_parts`).
+type ParentLink = (&'static str, &'static str, bool);
 
 impl FoldIndex {
     fn build(desired: &[Resource], checked: &[(usize, &'static TypeRules)]) -> Self {
-        let mut parents: HashMap<&'static str, Vec<(&'static str, &'static str)>> = HashMap::new();
+        let mut parents: HashMap<&'static str, Vec<ParentLink>> = HashMap::new();
         let mut seen_types = BTreeSet::new();
         for &(_, tr) in checked {
             if !seen_types.insert(tr.resource_type) {
@@ -433,8 +436,13 @@ impl FoldIndex {
             for fold in tr.folds {
                 for &child in fold.child_types {
                     let entry = parents.entry(child).or_default();
-                    if !entry.contains(&(tr.resource_type, fold.parent_id_attribute)) {
-                        entry.push((tr.resource_type, fold.parent_id_attribute));
+                    let link = (
+                        tr.resource_type,
+                        fold.parent_id_attribute,
+                        fold.children_are_parts,
+                    );
+                    if !entry.contains(&link) {
+                        entry.push(link);
                     }
                 }
             }
@@ -487,13 +495,14 @@ impl FoldIndex {
         let Some(links) = self.parents.get(&*live.key.resource_type) else {
             return false;
         };
-        links.iter().any(|&(parent_type, attr)| {
-            value
-                .get(attr)
-                .and_then(Value::as_str)
-                .is_some_and(|parent_id| {
-                    desired_by_key.contains_key(&(&*live.key.provider, parent_type, parent_id))
-                })
+        links.iter().any(|&(parent_type, attr, parts)| {
+            parts
+                && value
+                    .get(attr)
+                    .and_then(Value::as_str)
+                    .is_some_and(|parent_id| {
+                        desired_by_key.contains_key(&(&*live.key.provider, parent_type, parent_id))
+                    })
         })
     }
 }

@@ -442,6 +442,7 @@ fn unmanaged_default_and_strict() {
 static SG_FOLDS: [Fold; 1] = [Fold {
     child_types: &["aws_security_group_rule"],
     parent_id_attribute: "security_group_id",
+    children_are_parts: true,
     remove_child: remove_rule,
 }];
 
@@ -911,4 +912,64 @@ fn output_order_is_by_key_whatever_the_input_order() {
     live.resources.reverse();
     let again = run(&rev_desired, &live, &with_sg);
     assert_eq!(again, report);
+}
+
+/// A NAT gateway associates its Elastic IP after the address was created:
+/// right after a first apply the address's state has no association, and the
+/// live address points at the gateway's interface. That is the gateway's doing
+/// (compared through it), not drift of the address. But a gateway that no state
+/// manages is unmanaged even when its address is managed: a NAT gateway is a
+/// resource of its own, not a part of the address.
+#[test]
+fn a_nat_gateway_fills_in_its_address_and_is_never_part_of_it() {
+    let text = r#"{"version":4,"terraform_version":"1.11.4","serial":3,"lineage":"l","outputs":{},"resources":[
+      {"mode":"managed","type":"aws_eip","name":"nat","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"eipalloc-1","allocation_id":"eipalloc-1","association_id":"","domain":"vpc","instance":"","network_interface":"","private_ip":"","private_dns":null,
+        "public_ip":"203.0.113.10","tags":null,"tags_all":{}}}]},
+      {"mode":"managed","type":"aws_nat_gateway","name":"main","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"nat-1","allocation_id":"eipalloc-1","subnet_id":"subnet-1","connectivity_type":"public","network_interface_id":"eni-1",
+        "private_ip":"10.0.0.5","public_ip":"203.0.113.10","tags":null,"tags_all":{}}}]}
+    ]}"#;
+    let desired = parse_state(text.as_bytes(), &Origin::from("nat.tfstate"), &key())
+        .unwrap()
+        .resources;
+    let rules: &Rules = &production_or_generic;
+    let mut live = mirror(&desired, rules);
+    let associated = |v: &mut Value| {
+        v["association_id"] = "eipassoc-1".into();
+        v["network_interface"] = "eni-1".into();
+        v["private_ip"] = "10.0.0.5".into();
+        v["private_dns"] = "ip-10-0-0-5.ec2.internal".into();
+    };
+    edit(live_mut(&mut live, "eipalloc-1"), associated);
+    let report = run(&desired, &live, rules);
+    assert_eq!(report.drifts, vec![], "{report:#?}");
+
+    // The same address with a hand-made gateway: the gateway is unmanaged, and
+    // the address's new association is drift (Terraform says so too).
+    let address_only: Vec<Resource> = desired
+        .iter()
+        .filter(|r| &*r.key.resource_type == "aws_eip")
+        .cloned()
+        .collect();
+    let report = run(&address_only, &live, rules);
+    let kinds: Vec<(String, &str)> = report
+        .drifts
+        .iter()
+        .map(|d| {
+            let kind = match d {
+                Drift::Changed { .. } => "changed",
+                Drift::Unmanaged { .. } => "unmanaged",
+                Drift::Missing { .. } => "missing",
+            };
+            (d.key().to_string(), kind)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("aws_eip.eipalloc-1".to_string(), "changed"),
+            ("aws_nat_gateway.nat-1".to_string(), "unmanaged"),
+        ]
+    );
 }

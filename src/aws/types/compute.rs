@@ -82,12 +82,14 @@ static RULES_INSTANCE: TypeRules = TypeRules {
         Fold {
             child_types: &["aws_volume_attachment"],
             parent_id_attribute: "instance_id",
+            children_are_parts: true,
             remove_child: remove_attached_volume,
         },
         // A live volume attached to a managed instance is part of it.
         Fold {
             child_types: &["aws_ebs_volume"],
             parent_id_attribute: ATTACHED_INSTANCE,
+            children_are_parts: true,
             remove_child: remove_nothing,
         },
     ],

@@ -42,6 +42,7 @@ static RULES_ROLE: TypeRules = TypeRules {
     folds: &[Fold {
         child_types: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
         parent_id_attribute: "role",
+        children_are_parts: true,
         remove_child: remove_role_child,
     }],
 };

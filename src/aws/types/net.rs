@@ -395,6 +395,7 @@ const DEFAULT_ROUTE_TABLE_ROUTE_KEYS: &[&str] = &[
 static ROUTE_FOLDS: &[Fold] = &[Fold {
     child_types: &["aws_route"],
     parent_id_attribute: "route_table_id",
+    children_are_parts: true,
     remove_child: remove_route,
 }];
 
@@ -798,11 +799,13 @@ static NETWORK_ACL_FOLDS: &[Fold] = &[
     Fold {
         child_types: &["aws_network_acl_association"],
         parent_id_attribute: "network_acl_id",
+        children_are_parts: true,
         remove_child: remove_acl_subnet,
     },
     Fold {
         child_types: &["aws_network_acl_rule"],
         parent_id_attribute: "network_acl_id",
+        children_are_parts: true,
         remove_child: remove_acl_rule,
     },
 ];
@@ -1019,15 +1022,27 @@ static RULES_EIP: TypeRules = TypeRules {
     normalize: normalize_tags,
     is_default: never_default,
     desired_parts: None,
-    folds: &[Fold {
-        child_types: &["aws_eip_association"],
-        parent_id_attribute: "allocation_id",
-        remove_child: remove_eip_association,
-    }],
+    folds: &[
+        Fold {
+            child_types: &["aws_eip_association"],
+            parent_id_attribute: "allocation_id",
+            children_are_parts: true,
+            remove_child: remove_eip_association,
+        },
+        // A NAT gateway associates its address after both exist: the first
+        // apply's state of the address has no association yet.
+        Fold {
+            child_types: &["aws_nat_gateway"],
+            parent_id_attribute: "allocation_id",
+            children_are_parts: false,
+            remove_child: remove_eip_association,
+        },
+    ],
 };
 
-/// An `aws_eip_association` manages where the address points: compared through
-/// it, and never as a change of the address (whose state may predate it).
+/// An `aws_eip_association` or an `aws_nat_gateway` manages where the address
+/// points: compared through it, and never as a change of the address (whose
+/// state may predate it).
 fn remove_eip_association(
     desired: &mut Value,
     live: &mut Value,

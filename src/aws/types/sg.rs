@@ -41,6 +41,7 @@ const EGRESS_RULE: &str = "aws_vpc_security_group_egress_rule";
 static GROUP_FOLDS: [Fold; 1] = [Fold {
     child_types: &[SG_RULE, INGRESS_RULE, EGRESS_RULE],
     parent_id_attribute: "security_group_id",
+    children_are_parts: true,
     remove_child: remove_child_rules,
 }];
 
