@@ -4,6 +4,7 @@
 
 pub mod iam;
 pub mod net;
+pub mod s3;
 pub mod sg;
 
 use super::TypeDef;
@@ -36,6 +37,11 @@ pub static ALL: &[&TypeDef] = &[
     &sg::SECURITY_GROUP_RULE,
     &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+    &s3::BUCKET,
+    &s3::BUCKET_POLICY,
+    &s3::BUCKET_VERSIONING,
+    &s3::BUCKET_ENCRYPTION,
+    &s3::BUCKET_PUBLIC_ACCESS_BLOCK,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
