@@ -1074,14 +1074,21 @@ async fn get_request_payment(
     ctx: &RegionContext,
     bucket: &str,
 ) -> Result<Arc<Fetched<GetBucketRequestPaymentOutput>>, CollectError> {
-    bucket_get(
-        ctx,
-        "s3:GetBucketRequestPayment",
-        bucket,
-        &[],
-        || ctx.s3().get_bucket_request_payment().bucket(bucket).send(),
-        Some,
-    )
+    const OPERATION: &str = "s3:GetBucketRequestPayment";
+    ctx.shared(&format!("{OPERATION}/{bucket}"), || async {
+        match ctx.s3().get_bucket_request_payment().bucket(bucket).send().await {
+            Ok(output) => Ok(Fetched::Present(Some(output))),
+            Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Fetched::BucketGone),
+            // A success status with a body that is no request-payment document:
+            // an S3-compatible endpoint without the call (moto answers with the
+            // bucket's object listing). The provider reads no payer from it and
+            // writes `""`; so does driftd.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => {
+                Ok(Fetched::Present(None))
+            }
+            Err(e) => Err(CollectError::from_sdk(OPERATION, e)),
+        }
+    })
     .await
 }
 
