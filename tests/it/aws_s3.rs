@@ -69,7 +69,11 @@ fn objects(inventory: &LiveInventory, resource_type: &str) -> BTreeMap<String, (
             r.key.id.clone(),
             (r.origin.to_string(), r.attributes.to_value()),
         );
-        assert!(previous.is_none(), "{resource_type} {} listed twice", r.key.id);
+        assert!(
+            previous.is_none(),
+            "{resource_type} {} listed twice",
+            r.key.id
+        );
     }
     out
 }
@@ -104,7 +108,9 @@ async fn build_buckets(s3c: &aws_sdk_s3::Client) {
     // `plain` receives `full`'s access logs.
     s3c.put_bucket_acl()
         .bucket("plain")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::from("log-delivery-write"))
+        .acl(aws_sdk_s3::types::BucketCannedAcl::from(
+            "log-delivery-write",
+        ))
         .send()
         .await
         .unwrap();
@@ -232,7 +238,12 @@ async fn build_buckets(s3c: &aws_sdk_s3::Client) {
         .bucket("full")
         .website_configuration(
             WebsiteConfiguration::builder()
-                .index_document(IndexDocument::builder().suffix("index.html").build().unwrap())
+                .index_document(
+                    IndexDocument::builder()
+                        .suffix("index.html")
+                        .build()
+                        .unwrap(),
+                )
                 .error_document(ErrorDocument::builder().key("error.html").build().unwrap())
                 .build(),
         )
@@ -350,7 +361,10 @@ async fn buckets_and_their_configurations_map_into_the_provider_shape() {
     assert_eq!(
         origins,
         BTreeMap::from([
-            ("abroad".to_string(), format!("aws:{ACCOUNT_ID}:{OTHER_REGION}")),
+            (
+                "abroad".to_string(),
+                format!("aws:{ACCOUNT_ID}:{OTHER_REGION}")
+            ),
             ("full".to_string(), format!("aws:{ACCOUNT_ID}:{REGION}")),
             ("plain".to_string(), format!("aws:{ACCOUNT_ID}:{REGION}")),
         ])
@@ -365,9 +379,11 @@ async fn buckets_and_their_configurations_map_into_the_provider_shape() {
     let buckets = attributes(&inventory, "aws_s3_bucket");
     assert_eq!(
         sorted(buckets.clone()),
-        sorted(
-        BTreeMap::from([
-            ("abroad".to_string(), bucket("abroad", OTHER_REGION, "Z1BKCTXD74EZPE")),
+        sorted(BTreeMap::from([
+            (
+                "abroad".to_string(),
+                bucket("abroad", OTHER_REGION, "Z1BKCTXD74EZPE")
+            ),
             (
                 "full".to_string(),
                 merge(
@@ -454,10 +470,17 @@ async fn buckets_and_their_configurations_map_into_the_provider_shape() {
         ])
     );
     assert_schema(&s3::BUCKET_VERSIONING, &versioning);
-    assert!((s3::BUCKET_VERSIONING.rules.is_default)(&versioning["plain"]));
-    assert!(!(s3::BUCKET_VERSIONING.rules.is_default)(&versioning["full"]));
+    assert!((s3::BUCKET_VERSIONING.rules.is_default)(
+        &versioning["plain"]
+    ));
+    assert!(!(s3::BUCKET_VERSIONING.rules.is_default)(
+        &versioning["full"]
+    ));
 
-    let encryption = attributes(&inventory, "aws_s3_bucket_server_side_encryption_configuration");
+    let encryption = attributes(
+        &inventory,
+        "aws_s3_bucket_server_side_encryption_configuration",
+    );
     assert_eq!(
         encryption,
         BTreeMap::from([(
@@ -469,7 +492,9 @@ async fn buckets_and_their_configurations_map_into_the_provider_shape() {
         )])
     );
     assert_schema(&s3::BUCKET_ENCRYPTION, &encryption);
-    assert!(!(s3::BUCKET_ENCRYPTION.rules.is_default)(&encryption["full"]));
+    assert!(!(s3::BUCKET_ENCRYPTION.rules.is_default)(
+        &encryption["full"]
+    ));
 
     let blocks = attributes(&inventory, "aws_s3_bucket_public_access_block");
     assert_eq!(
@@ -503,8 +528,9 @@ async fn diff_state(moto: &MotoServer, state: &Value) -> driftd::diff::DiffRepor
     let (inventory, _) = collect(moto, &[REGION]).await;
     let bytes = serde_json::to_vec(state).unwrap();
     let key = SecretKey::from_bytes([3; 32]);
-    let parsed = driftd::state::parse_state(&bytes, &driftd::model::Origin::from("s3-family"), &key)
-        .expect("the provider's state parses");
+    let parsed =
+        driftd::state::parse_state(&bytes, &driftd::model::Origin::from("s3-family"), &key)
+            .expect("the provider's state parses");
     driftd::diff::diff(
         &parsed.resources,
         &inventory,
@@ -519,9 +545,14 @@ fn summary(report: &driftd::diff::DiffReport) -> Vec<String> {
         .drifts
         .iter()
         .map(|d| match d {
-            driftd::diff::Drift::Changed { address, changes, .. } => {
+            driftd::diff::Drift::Changed {
+                address, changes, ..
+            } => {
                 let attributes: BTreeSet<&str> = changes.iter().map(|c| c.attribute()).collect();
-                format!("{address}: {}", attributes.into_iter().collect::<Vec<_>>().join(", "))
+                format!(
+                    "{address}: {}",
+                    attributes.into_iter().collect::<Vec<_>>().join(", ")
+                )
             }
             driftd::diff::Drift::Missing { address, .. } => format!("{address}: deleted"),
             driftd::diff::Drift::Unmanaged { key } => {
@@ -599,7 +630,10 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
     let state = ws.state_json();
     let (inventory, _) = collect(&moto, &[REGION]).await;
     for (address, t, mut wanted) in state_resources(&state) {
-        let def = S3_TYPES.iter().find(|d| d.rules.resource_type == t).unwrap();
+        let def = S3_TYPES
+            .iter()
+            .find(|d| d.rules.resource_type == t)
+            .unwrap();
         let id = wanted["id"].as_str().unwrap().to_string();
         let mut got = attributes(&inventory, &t)
             .remove(&id)
@@ -614,7 +648,10 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
             }
             sort_sets(tree, def.rules.sets);
         }
-        assert_eq!(got, wanted, "{address}: live (left) differs from the refreshed state (right)");
+        assert_eq!(
+            got, wanted,
+            "{address}: live (left) differs from the refreshed state (right)"
+        );
     }
     let report = diff_state(&moto, &state).await;
     assert_eq!(summary(&report), Vec::<String>::new(), "{report:#?}");
@@ -650,14 +687,20 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
         .send()
         .await
         .unwrap();
-    s3c.create_bucket().bucket("made-by-hand").send().await.unwrap();
+    s3c.create_bucket()
+        .bucket("made-by-hand")
+        .send()
+        .await
+        .unwrap();
 
-    let referee: BTreeMap<String, DriftKind> = tokio::task::block_in_place(|| ws.plan_refresh_only())
-        .drift
-        .into_iter()
-        .map(|d| (d.address.clone(), d.kind()))
-        .collect();
-    let changed = |names: &[&str]| DriftKind::Changed(names.iter().map(|n| n.to_string()).collect());
+    let referee: BTreeMap<String, DriftKind> =
+        tokio::task::block_in_place(|| ws.plan_refresh_only())
+            .drift
+            .into_iter()
+            .map(|d| (d.address.clone(), d.kind()))
+            .collect();
+    let changed =
+        |names: &[&str]| DriftKind::Changed(names.iter().map(|n| n.to_string()).collect());
     assert_eq!(
         referee,
         BTreeMap::from([
@@ -665,8 +708,14 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
             // deprecated inline copy; driftd compares it once, through the
             // aws_s3_bucket_versioning that manages it.
             ("aws_s3_bucket.logs".to_string(), changed(&["versioning"])),
-            ("aws_s3_bucket.plain".to_string(), changed(&["tags", "tags_all"])),
-            ("aws_s3_bucket_public_access_block.logs".to_string(), DriftKind::Deleted),
+            (
+                "aws_s3_bucket.plain".to_string(),
+                changed(&["tags", "tags_all"])
+            ),
+            (
+                "aws_s3_bucket_public_access_block.logs".to_string(),
+                DriftKind::Deleted
+            ),
             (
                 "aws_s3_bucket_versioning.logs".to_string(),
                 changed(&["versioning_configuration"])

@@ -183,7 +183,10 @@ fn list_buckets(ctx: &RegionContext) -> ListFuture<'_> {
 }
 
 /// One bucket, or `None` when it was deleted since it was listed.
-async fn bucket_object(ctx: &RegionContext, bucket: &str) -> Result<Option<LiveObject>, CollectError> {
+async fn bucket_object(
+    ctx: &RegionContext,
+    bucket: &str,
+) -> Result<Option<LiveObject>, CollectError> {
     let (policy, acl, cors, website, versioning, accelerate, payment) = tokio::try_join!(
         get_policy(ctx, bucket),
         get_acl(ctx, bucket),
@@ -340,7 +343,9 @@ fn grants(acl: &GetBucketAclOutput) -> Vec<Value> {
                     permissions.push(json!(permission));
                 }
             }
-            None => out.push(json!({"id": id, "permissions": [permission], "type": kind, "uri": uri})),
+            None => {
+                out.push(json!({"id": id, "permissions": [permission], "type": kind, "uri": uri}))
+            }
         }
     }
     out
@@ -415,7 +420,11 @@ fn routing_rules_json(rules: &[aws_sdk_s3::types::RoutingRule]) -> String {
                 insert_some(&mut redirect, "HostName", r.host_name());
                 insert_some(&mut redirect, "HttpRedirectCode", r.http_redirect_code());
                 insert_some(&mut redirect, "Protocol", r.protocol().map(|p| p.as_str()));
-                insert_some(&mut redirect, "ReplaceKeyPrefixWith", r.replace_key_prefix_with());
+                insert_some(
+                    &mut redirect,
+                    "ReplaceKeyPrefixWith",
+                    r.replace_key_prefix_with(),
+                );
                 insert_some(&mut redirect, "ReplaceKeyWith", r.replace_key_with());
                 out.insert("Redirect".into(), Value::Object(redirect));
             }
@@ -643,10 +652,13 @@ pub static BUCKET_POLICY: TypeDef = TypeDef {
 fn list_policies(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
         per_bucket(ctx, |bucket| async move {
-            Ok(get_policy(ctx, &bucket).await?.found().map(|policy| LiveObject {
-                attributes: json!({"bucket": bucket, "id": bucket, "policy": policy}),
-                id: bucket,
-            }))
+            Ok(get_policy(ctx, &bucket)
+                .await?
+                .found()
+                .map(|policy| LiveObject {
+                    attributes: json!({"bucket": bucket, "id": bucket, "policy": policy}),
+                    id: bucket,
+                }))
         })
         .await
     })
@@ -759,7 +771,10 @@ fn is_default_encryption(live: &Value) -> bool {
     };
     let by_default = &rule["apply_server_side_encryption_by_default"][0];
     by_default["sse_algorithm"] == "AES256"
-        && by_default["kms_master_key_id"].as_str().unwrap_or_default().is_empty()
+        && by_default["kms_master_key_id"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
         && rule["bucket_key_enabled"].as_bool() != Some(true)
 }
 
@@ -911,10 +926,15 @@ async fn region_buckets(ctx: &RegionContext) -> Result<Arc<Vec<String>>, Collect
 }
 
 /// The region of a bucket (`None` when it was deleted since it was listed).
-async fn bucket_location(ctx: &RegionContext, bucket: &str) -> Result<Option<String>, CollectError> {
+async fn bucket_location(
+    ctx: &RegionContext,
+    bucket: &str,
+) -> Result<Option<String>, CollectError> {
     match ctx.s3().get_bucket_location().bucket(bucket).send().await {
         Ok(out) => Ok(Some(location_region(
-            out.location_constraint().map(|c| c.as_str()).unwrap_or_default(),
+            out.location_constraint()
+                .map(|c| c.as_str())
+                .unwrap_or_default(),
         ))),
         Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(None),
         Err(e) => Err(CollectError::from_sdk("s3:GetBucketLocation", e)),
@@ -985,7 +1005,10 @@ fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
     e.as_service_error().and_then(|s| s.code())
 }
 
-async fn get_policy(ctx: &RegionContext, bucket: &str) -> Result<Arc<Fetched<String>>, CollectError> {
+async fn get_policy(
+    ctx: &RegionContext,
+    bucket: &str,
+) -> Result<Arc<Fetched<String>>, CollectError> {
     bucket_get(
         ctx,
         "s3:GetBucketPolicy",
@@ -1012,7 +1035,10 @@ async fn get_acl(
     .await
 }
 
-async fn get_cors(ctx: &RegionContext, bucket: &str) -> Result<Arc<Fetched<Vec<CorsRule>>>, CollectError> {
+async fn get_cors(
+    ctx: &RegionContext,
+    bucket: &str,
+) -> Result<Arc<Fetched<Vec<CorsRule>>>, CollectError> {
     bucket_get(
         ctx,
         "s3:GetBucketCors",
@@ -1064,7 +1090,12 @@ async fn get_accelerate(
         bucket,
         // Regions without Transfer Acceleration answer so, as the provider allows.
         &["UnsupportedArgument", "MethodNotAllowed"],
-        || ctx.s3().get_bucket_accelerate_configuration().bucket(bucket).send(),
+        || {
+            ctx.s3()
+                .get_bucket_accelerate_configuration()
+                .bucket(bucket)
+                .send()
+        },
         Some,
     )
     .await
@@ -1076,7 +1107,13 @@ async fn get_request_payment(
 ) -> Result<Arc<Fetched<GetBucketRequestPaymentOutput>>, CollectError> {
     const OPERATION: &str = "s3:GetBucketRequestPayment";
     ctx.shared(&format!("{OPERATION}/{bucket}"), || async {
-        match ctx.s3().get_bucket_request_payment().bucket(bucket).send().await {
+        match ctx
+            .s3()
+            .get_bucket_request_payment()
+            .bucket(bucket)
+            .send()
+            .await
+        {
             Ok(output) => Ok(Fetched::Present(Some(output))),
             Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Fetched::BucketGone),
             // A success status with a body that is no request-payment document:
@@ -1116,7 +1153,12 @@ async fn get_lifecycle(
         "s3:GetBucketLifecycleConfiguration",
         bucket,
         &["NoSuchLifecycleConfiguration"],
-        || ctx.s3().get_bucket_lifecycle_configuration().bucket(bucket).send(),
+        || {
+            ctx.s3()
+                .get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send()
+        },
         |o| o.rules,
     )
     .await
@@ -1161,7 +1203,12 @@ async fn get_object_lock(
         "s3:GetObjectLockConfiguration",
         bucket,
         &["ObjectLockConfigurationNotFoundError"],
-        || ctx.s3().get_object_lock_configuration().bucket(bucket).send(),
+        || {
+            ctx.s3()
+                .get_object_lock_configuration()
+                .bucket(bucket)
+                .send()
+        },
         |o| o.object_lock_configuration,
     )
     .await
@@ -1182,7 +1229,10 @@ async fn get_public_access_block(
     .await
 }
 
-async fn get_tags(ctx: &RegionContext, bucket: &str) -> Result<Arc<Fetched<Vec<Tag>>>, CollectError> {
+async fn get_tags(
+    ctx: &RegionContext,
+    bucket: &str,
+) -> Result<Arc<Fetched<Vec<Tag>>>, CollectError> {
     bucket_get(
         ctx,
         "s3:GetBucketTagging",
@@ -1195,7 +1245,10 @@ async fn get_tags(ctx: &RegionContext, bucket: &str) -> Result<Arc<Fetched<Vec<T
 }
 
 /// Runs `object` for every bucket of the region, a few buckets at a time.
-async fn per_bucket<'a, F, Fut>(ctx: &'a RegionContext, object: F) -> Result<Vec<LiveObject>, CollectError>
+async fn per_bucket<'a, F, Fut>(
+    ctx: &'a RegionContext,
+    object: F,
+) -> Result<Vec<LiveObject>, CollectError>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<Option<LiveObject>, CollectError>> + 'a,
@@ -1333,4 +1386,355 @@ pub fn hosted_zone_id(region: &str) -> Option<&'static str> {
         "us-west-2" => "Z3BJ6K6RIION7M",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::types::{
+        AccessControlTranslation, DefaultRetention, DeleteMarkerReplication,
+        DeleteMarkerReplicationStatus, Destination, EncryptionConfiguration, Grant, Grantee,
+        Metrics, MetricsStatus, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
+        OwnerOverride, Permission, Protocol, RedirectAllRequestsTo, ReplicationRuleAndOperator,
+        ReplicationRuleFilter, ReplicationRuleStatus, ReplicationTime, ReplicationTimeStatus,
+        ReplicationTimeValue, SourceSelectionCriteria, SseKmsEncryptedObjects,
+        SseKmsEncryptedObjectsStatus, StorageClass, Type,
+    };
+
+    fn grant(kind: Type, id: Option<&str>, uri: Option<&str>, permission: Permission) -> Grant {
+        let mut grantee = Grantee::builder().r#type(kind);
+        if let Some(id) = id {
+            grantee = grantee.id(id);
+        }
+        if let Some(uri) = uri {
+            grantee = grantee.uri(uri);
+        }
+        Grant::builder()
+            .grantee(grantee.build().unwrap())
+            .permission(permission)
+            .build()
+    }
+
+    #[test]
+    fn grants_are_grouped_by_grantee() {
+        // What AWS answers for a bucket with the `log-delivery-write` canned ACL.
+        let log_delivery = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+        let acl = GetBucketAclOutput::builder()
+            .grants(grant(
+                Type::CanonicalUser,
+                Some("owner"),
+                None,
+                Permission::FullControl,
+            ))
+            .grants(grant(
+                Type::Group,
+                None,
+                Some(log_delivery),
+                Permission::Write,
+            ))
+            .grants(grant(
+                Type::Group,
+                None,
+                Some(log_delivery),
+                Permission::ReadAcp,
+            ))
+            .build();
+        assert_eq!(
+            grants(&acl),
+            vec![
+                json!({"id": "owner", "permissions": ["FULL_CONTROL"], "type": "CanonicalUser", "uri": ""}),
+                json!({"id": "", "permissions": ["WRITE", "READ_ACP"], "type": "Group", "uri": log_delivery}),
+            ]
+        );
+    }
+
+    #[test]
+    fn replication_and_object_lock_in_the_provider_shape() {
+        let rule = ReplicationRule::builder()
+            .id("to-dr")
+            .priority(1)
+            .status(ReplicationRuleStatus::Enabled)
+            .filter(
+                ReplicationRuleFilter::builder()
+                    .and(
+                        ReplicationRuleAndOperator::builder()
+                            .prefix("data/")
+                            .tags(Tag::builder().key("tier").value("gold").build().unwrap())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .delete_marker_replication(
+                DeleteMarkerReplication::builder()
+                    .status(DeleteMarkerReplicationStatus::Enabled)
+                    .build(),
+            )
+            .source_selection_criteria(
+                SourceSelectionCriteria::builder()
+                    .sse_kms_encrypted_objects(
+                        SseKmsEncryptedObjects::builder()
+                            .status(SseKmsEncryptedObjectsStatus::Enabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::dr")
+                    .account("210987654321")
+                    .storage_class(StorageClass::StandardIa)
+                    .access_control_translation(
+                        AccessControlTranslation::builder()
+                            .owner(OwnerOverride::Destination)
+                            .build()
+                            .unwrap(),
+                    )
+                    .encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .replica_kms_key_id("arn:aws:kms:eu-west-1:210987654321:key/k")
+                            .build(),
+                    )
+                    .metrics(
+                        Metrics::builder()
+                            .status(MetricsStatus::Enabled)
+                            .event_threshold(ReplicationTimeValue::builder().minutes(15).build())
+                            .build()
+                            .unwrap(),
+                    )
+                    .replication_time(
+                        ReplicationTime::builder()
+                            .status(ReplicationTimeStatus::Enabled)
+                            .time(ReplicationTimeValue::builder().minutes(15).build())
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let config = ReplicationConfiguration::builder()
+            .role("arn:aws:iam::123456789012:role/replication")
+            .rules(rule)
+            .build()
+            .unwrap();
+        assert_eq!(
+            replication_block(&config),
+            vec![json!({
+                "role": "arn:aws:iam::123456789012:role/replication",
+                "rules": [{
+                    "delete_marker_replication_status": "Enabled",
+                    "destination": [{
+                        "access_control_translation": [{"owner": "Destination"}],
+                        "account_id": "210987654321",
+                        "bucket": "arn:aws:s3:::dr",
+                        "metrics": [{"minutes": 15, "status": "Enabled"}],
+                        "replica_kms_key_id": "arn:aws:kms:eu-west-1:210987654321:key/k",
+                        "replication_time": [{"minutes": 15, "status": "Enabled"}],
+                        "storage_class": "STANDARD_IA",
+                    }],
+                    "filter": [{"prefix": "data/", "tags": {"tier": "gold"}}],
+                    "id": "to-dr",
+                    "prefix": "",
+                    "priority": 1,
+                    "source_selection_criteria": [{"sse_kms_encrypted_objects": [{"enabled": true}]}],
+                    "status": "Enabled",
+                }],
+            })]
+        );
+
+        let lock = ObjectLockConfiguration::builder()
+            .object_lock_enabled(ObjectLockEnabled::Enabled)
+            .rule(
+                ObjectLockRule::builder()
+                    .default_retention(
+                        DefaultRetention::builder()
+                            .mode(ObjectLockRetentionMode::Compliance)
+                            .days(30)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            object_lock_block(&lock),
+            vec![json!({
+                "object_lock_enabled": "Enabled",
+                "rule": [{"default_retention": [{"days": 30, "mode": "COMPLIANCE", "years": 0}]}],
+            })]
+        );
+        let details = BucketDetails {
+            policy: None,
+            acl: None,
+            cors: None,
+            website: None,
+            versioning: None,
+            accelerate: None,
+            request_payment: None,
+            logging: None,
+            lifecycle: None,
+            replication: None,
+            encryption: None,
+            object_lock: Some(&lock),
+            tags: &[],
+        };
+        let bucket = bucket_attributes("locked", "eu-central-1", &details);
+        assert_eq!(bucket["object_lock_enabled"], true);
+        assert_eq!(bucket["hosted_zone_id"], "Z21DNDUVLTQW6Q");
+        assert_eq!(
+            bucket["bucket_regional_domain_name"],
+            "locked.s3.eu-central-1.amazonaws.com"
+        );
+        let china = bucket_attributes("c", "cn-north-1", &details);
+        assert_eq!(china["arn"], "arn:aws-cn:s3:::c");
+        assert_eq!(china["bucket_domain_name"], "c.s3.amazonaws.com.cn");
+    }
+
+    #[test]
+    fn website_redirects_and_routing_rules() {
+        let redirect = GetBucketWebsiteOutput::builder()
+            .redirect_all_requests_to(
+                RedirectAllRequestsTo::builder()
+                    .host_name("www.example.com")
+                    .protocol(Protocol::Https)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        assert_eq!(
+            website_block(&redirect),
+            vec![json!({
+                "error_document": "",
+                "index_document": "",
+                "redirect_all_requests_to": "https://www.example.com",
+                "routing_rules": "",
+            })]
+        );
+        let rules = GetBucketWebsiteOutput::builder()
+            .index_document(
+                aws_sdk_s3::types::IndexDocument::builder()
+                    .suffix("index.html")
+                    .build()
+                    .unwrap(),
+            )
+            .routing_rules(
+                aws_sdk_s3::types::RoutingRule::builder()
+                    .condition(
+                        aws_sdk_s3::types::Condition::builder()
+                            .key_prefix_equals("docs/")
+                            .build(),
+                    )
+                    .redirect(
+                        aws_sdk_s3::types::Redirect::builder()
+                            .replace_key_prefix_with("documents/")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let block = website_block(&rules);
+        assert_eq!(
+            serde_json::from_str::<Value>(block[0]["routing_rules"].as_str().unwrap()).unwrap(),
+            json!([{"Condition": {"KeyPrefixEquals": "docs/"}, "Redirect": {"ReplaceKeyPrefixWith": "documents/"}}])
+        );
+        assert_eq!(
+            website_endpoint_and_domain("site", "eu-central-1"),
+            (
+                "site.s3-website.eu-central-1.amazonaws.com".to_string(),
+                "s3-website.eu-central-1.amazonaws.com".to_string()
+            )
+        );
+    }
+
+    /// `aws_s3_bucket.bucket` of `aws-s3-versioning-sse-tf111.tfstate` as a
+    /// first apply writes it: the inline copies empty.
+    fn stale_bucket() -> Value {
+        json!({
+            "id": "webs3bucketusingterraform1",
+            "policy": "",
+            "server_side_encryption_configuration": [],
+            "versioning": [{"enabled": false, "mfa_delete": false}],
+            "website": [],
+            "website_domain": null,
+        })
+    }
+
+    #[test]
+    fn child_resources_fold_out_of_the_bucket() {
+        let fold = &RULES_BUCKET.folds[0];
+        assert_eq!(fold.parent_id_attribute, "bucket");
+        let mut desired = stale_bucket();
+        let mut live = json!({
+            "id": "webs3bucketusingterraform1",
+            "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}",
+            "server_side_encryption_configuration": [{"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": "", "sse_algorithm": "AES256"}], "bucket_key_enabled": false}]}],
+            "versioning": [{"enabled": true, "mfa_delete": false}],
+            "website": [{"index_document": "index.html"}],
+            "website_domain": "s3-website-us-east-1.amazonaws.com",
+        });
+        for child in [
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_website_configuration",
+        ] {
+            (fold.remove_child)(
+                &mut desired,
+                &mut live,
+                child,
+                &json!({"bucket": "webs3bucketusingterraform1"}),
+            );
+        }
+        // The policy has no child resource here: it stays, and is compared.
+        assert_eq!(
+            desired,
+            json!({"id": "webs3bucketusingterraform1", "policy": ""})
+        );
+        assert_eq!(
+            live,
+            json!({"id": "webs3bucketusingterraform1", "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"})
+        );
+    }
+
+    #[test]
+    fn children_with_an_expected_owner_are_matched_by_bucket() {
+        let with_owner = json!({"id": "logs,123456789012", "bucket": "logs", "expected_bucket_owner": "123456789012"});
+        assert_eq!(
+            by_bucket(&with_owner),
+            Some(vec![("logs".to_string(), with_owner.clone())])
+        );
+        assert_eq!(by_bucket(&json!({"id": "logs", "bucket": "logs"})), None);
+    }
+
+    #[test]
+    fn what_s3_sets_by_itself_is_a_default() {
+        let sse = |algorithm: &str, key: &str, bucket_key: Value| json!({"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": key, "sse_algorithm": algorithm}], "bucket_key_enabled": bucket_key}]});
+        assert!(is_default_encryption(&sse("AES256", "", json!(false))));
+        assert!(is_default_encryption(&sse("AES256", "", Value::Null)));
+        assert!(!is_default_encryption(&sse("aws:kms", "", json!(false))));
+        assert!(!is_default_encryption(&sse("AES256", "", json!(true))));
+        let block = |v: bool| json!({"block_public_acls": true, "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": v});
+        assert!(blocks_everything(&block(true)));
+        assert!(!blocks_everything(&block(false)));
+        assert!(versioning_never_configured(&versioning_attributes(
+            "b", None
+        )));
+    }
+
+    #[test]
+    fn an_unset_bucket_key_is_false() {
+        // `aws_s3_bucket_server_side_encryption_configuration.encryption` of
+        // `aws-s3-versioning-sse-tf111.tfstate`, against what S3 answers.
+        let mut desired = json!({"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": "", "sse_algorithm": "AES256"}], "bucket_key_enabled": null}]});
+        let mut live = json!({"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": "", "sse_algorithm": "AES256"}], "bucket_key_enabled": false}]});
+        normalize_encryption(&mut desired, &mut live);
+        assert_eq!(desired, live);
+    }
+
+    #[test]
+    fn location_constraints_name_regions() {
+        assert_eq!(location_region(""), "us-east-1");
+        assert_eq!(location_region("EU"), "eu-west-1");
+        assert_eq!(location_region("ap-south-2"), "ap-south-2");
+    }
 }
