@@ -742,3 +742,259 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
     // second unmanaged resource.
     assert_eq!(report.defaults_skipped, 1, "{report:#?}");
 }
+
+// ---------------------------------------------------------------------------
+// Paging and failures, against a stand-in S3 (moto ignores `max-buckets`
+// and the `bucket-region` filter, and never pages).
+
+#[derive(Default)]
+struct FakeS3 {
+    /// Fail the second ListBuckets page with a 500.
+    fail_second_page: bool,
+    /// The query of every ListBuckets call.
+    list_queries: std::sync::Mutex<Vec<BTreeMap<String, String>>>,
+    /// Every other S3 request, as `METHOD /path?query`.
+    others: std::sync::Mutex<Vec<String>>,
+}
+
+const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+async fn fake_s3(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<FakeS3>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let xml = |status: u16, text: String| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/xml")],
+            text,
+        )
+            .into_response()
+    };
+    if method == axum::http::Method::POST && body.contains("Action=GetCallerIdentity") {
+        return xml(
+            200,
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                 <Arn>arn:aws:iam::{ACCOUNT_ID}:user/test</Arn><UserId>AIDATEST</UserId><Account>{ACCOUNT_ID}</Account>\
+                 </GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        );
+    }
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect();
+    if uri.path() == "/" {
+        let token = query.get("continuation-token").cloned();
+        state.list_queries.lock().unwrap().push(query);
+        let bucket = |name: &str, region: &str| {
+            format!(
+                "<Bucket><Name>{name}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate>\
+                 <BucketRegion>{region}</BucketRegion></Bucket>"
+            )
+        };
+        let (buckets, next) = match token.as_deref() {
+            None => (
+                // A region filter an endpoint does not honour must not matter.
+                [
+                    bucket("alpha", REGION),
+                    bucket("elsewhere", OTHER_REGION),
+                    bucket("beta", REGION),
+                ]
+                .concat(),
+                "<ContinuationToken>page-2</ContinuationToken>",
+            ),
+            Some("page-2") if state.fail_second_page => {
+                return xml(
+                    500,
+                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".into(),
+                );
+            }
+            Some("page-2") => (
+                [bucket("gone", REGION), bucket("omega", REGION)].concat(),
+                "",
+            ),
+            Some(other) => panic!("unexpected continuation token {other}"),
+        };
+        return xml(
+            200,
+            format!(
+                "<ListAllMyBucketsResult xmlns=\"{S3_XMLNS}\"><Owner><ID>o</ID></Owner>\
+                 <Buckets>{buckets}</Buckets>{next}</ListAllMyBucketsResult>"
+            ),
+        );
+    }
+    state
+        .others
+        .lock()
+        .unwrap()
+        .push(format!("{method} /{}", uri.path().trim_matches('/')));
+    let bucket = uri.path().trim_matches('/');
+    if !query.contains_key("versioning") {
+        return xml(
+            400,
+            format!("<Error><Code>Unexpected</Code><Message>{uri}</Message></Error>"),
+        );
+    }
+    match bucket {
+        // Deleted between ListBuckets and its Get calls.
+        "gone" => xml(
+            404,
+            "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message>\
+             <BucketName>gone</BucketName></Error>"
+                .into(),
+        ),
+        "alpha" => xml(
+            200,
+            format!("<VersioningConfiguration xmlns=\"{S3_XMLNS}\"><Status>Enabled</Status></VersioningConfiguration>"),
+        ),
+        _ => xml(200, format!("<VersioningConfiguration xmlns=\"{S3_XMLNS}\"/>")),
+    }
+}
+
+async fn collect_from_fake(fake: FakeS3) -> (LiveInventory, std::sync::Arc<FakeS3>) {
+    let state = std::sync::Arc::new(fake);
+    let app = axum::Router::new()
+        .fallback(fake_s3)
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let scope = AwsScope {
+        regions: vec![REGION.to_string()],
+        accounts: vec![AwsAccount {
+            id: ACCOUNT_ID.to_string(),
+            role_arn: None,
+            external_id: None,
+        }],
+        profile: None,
+        endpoint_url: Some(url),
+    };
+    let options = CollectOptions {
+        credentials: Some(MotoServer::credentials_provider()),
+        max_attempts: 1,
+        ..CollectOptions::default()
+    };
+    let (inventory, _) = driftd::aws::collect(
+        &scope,
+        &[&s3::BUCKET_VERSIONING],
+        &options,
+        &SecretKey::from_bytes([3; 32]),
+    )
+    .await;
+    (inventory, state)
+}
+
+#[tokio::test]
+async fn every_page_of_buckets_is_read_and_each_region_keeps_its_own() {
+    let (inventory, fake) = collect_from_fake(FakeS3::default()).await;
+    assert_eq!(inventory.coverage.len(), 1);
+    assert_eq!(inventory.coverage[0].listing, Listing::Complete);
+    let versioning = attributes(&inventory, "aws_s3_bucket_versioning");
+    let status: BTreeMap<&str, &str> = versioning
+        .iter()
+        .map(|(id, a)| {
+            (
+                id.as_str(),
+                a["versioning_configuration"][0]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // `gone` was deleted after the listing: left out, not a failure.
+    assert_eq!(
+        status,
+        BTreeMap::from([
+            ("alpha", "Enabled"),
+            ("beta", "Disabled"),
+            ("omega", "Disabled")
+        ])
+    );
+    let queries = fake.list_queries.lock().unwrap().clone();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    for (i, q) in queries.iter().enumerate() {
+        assert_eq!(
+            q.get("max-buckets").map(String::as_str),
+            Some("10000"),
+            "{q:?}"
+        );
+        assert_eq!(
+            q.get("bucket-region").map(String::as_str),
+            Some(REGION),
+            "{q:?}"
+        );
+        let token = q.get("continuation-token").map(String::as_str);
+        assert_eq!(token, [None, Some("page-2")][i], "{q:?}");
+    }
+    // The answer named every bucket's region: no GetBucketLocation, and no
+    // call at all for the bucket of another region.
+    let mut others = fake.others.lock().unwrap().clone();
+    others.sort();
+    assert_eq!(
+        others,
+        ["GET /alpha", "GET /beta", "GET /gone", "GET /omega"]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_page_of_buckets_makes_the_listing_unknown_not_short() {
+    let (inventory, _) = collect_from_fake(FakeS3 {
+        fail_second_page: true,
+        ..FakeS3::default()
+    })
+    .await;
+    assert!(inventory.resources.is_empty());
+    match &inventory.coverage[0].listing {
+        Listing::Unknown { reason } => assert!(reason.contains("s3:ListBuckets"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_get_makes_only_the_types_that_need_it_unknown() {
+    use crate::support::fault_proxy::{Fault, FaultProxy};
+    let moto = MotoServer::start();
+    build_buckets(&s3_client(&moto).await).await;
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    proxy.fault_operation("s3", "GET /full?policy", Fault::Deny);
+    let options = CollectOptions {
+        credentials: Some(MotoServer::credentials_provider()),
+        max_attempts: 1,
+        ..CollectOptions::default()
+    };
+    let mut scope = scope(&moto, &[REGION]);
+    scope.endpoint_url = Some(proxy.endpoint_url());
+    let (inventory, _) =
+        driftd::aws::collect(&scope, &S3_TYPES, &options, &SecretKey::from_bytes([3; 32])).await;
+    let verdicts: BTreeMap<&str, bool> = inventory
+        .coverage
+        .iter()
+        .map(|c| (c.resource_type.as_str(), c.listing == Listing::Complete))
+        .collect();
+    assert_eq!(
+        verdicts,
+        BTreeMap::from([
+            ("aws_s3_bucket", false),
+            ("aws_s3_bucket_policy", false),
+            ("aws_s3_bucket_public_access_block", true),
+            ("aws_s3_bucket_server_side_encryption_configuration", true),
+            ("aws_s3_bucket_versioning", true),
+        ])
+    );
+    let reason = format!("{:?}", inventory.coverage[0].listing);
+    assert!(
+        reason.contains("s3:GetBucketPolicy") && reason.contains("AccessDenied"),
+        "{reason}"
+    );
+    // The denied call was made once for both types that need it.
+    assert_eq!(proxy.count("s3", "GET /full?policy"), 1);
+}
