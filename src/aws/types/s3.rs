@@ -22,6 +22,14 @@
 //! `aws_s3_bucket_*` resources: those are [`Fold`]s, compared through the
 //! child resource when a state has one.
 //!
+//! Calls per region and scan: `ListBuckets` (every page, 10 000 a page), plus
+//! `GetBucketLocation` per bucket only where the answer lacks `BucketRegion`;
+//! then per bucket of the region: thirteen `Get*` calls for `aws_s3_bucket`
+//! (policy, ACL, CORS, website, versioning, accelerate, request payment,
+//! logging, lifecycle, replication, encryption, object lock, tagging, as the
+//! provider's read makes them) and `GetPublicAccessBlock`; the other three
+//! types reuse the bucket's answers. Four buckets are read at a time.
+//!
 //! moto 5.1.22 does not implement `GetBucketRequestPayment` (it answers with
 //! an object listing, so the payer is unknown and mapped to `""`, which is also
 //! what the provider writes against moto), ignores `max-buckets` and the
