@@ -630,10 +630,11 @@ async fn terraform_states_equal_the_live_mapping_and_drift_matches_terraform() {
     let state = ws.state_json();
     let (inventory, _) = collect(&moto, &[REGION]).await;
     for (address, t, mut wanted) in state_resources(&state) {
-        let def = S3_TYPES
-            .iter()
-            .find(|d| d.rules.resource_type == t)
-            .unwrap();
+        // The CORS, lifecycle and website resources have no rules in driftd:
+        // they are checked through the buckets' inline copies.
+        let Some(def) = S3_TYPES.iter().find(|d| d.rules.resource_type == t) else {
+            continue;
+        };
         let id = wanted["id"].as_str().unwrap().to_string();
         let mut got = attributes(&inventory, &t)
             .remove(&id)
