@@ -3,6 +3,7 @@
 mod aws_compute;
 mod aws_iam;
 mod aws_net;
+mod aws_s3;
 mod aws_sg;
 mod cli;
 mod config;

@@ -5,6 +5,7 @@
 pub mod compute;
 pub mod iam;
 pub mod net;
+pub mod s3;
 pub mod sg;
 
 use super::TypeDef;
@@ -41,6 +42,11 @@ pub static ALL: &[&TypeDef] = &[
     &compute::EBS_VOLUME,
     &compute::LAUNCH_TEMPLATE,
     &compute::KEY_PAIR,
+    &s3::BUCKET,
+    &s3::BUCKET_POLICY,
+    &s3::BUCKET_VERSIONING,
+    &s3::BUCKET_ENCRYPTION,
+    &s3::BUCKET_PUBLIC_ACCESS_BLOCK,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
