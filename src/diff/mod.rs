@@ -323,7 +323,7 @@ pub fn diff(
                 }
             }
             None => {
-                if listing_complete(d, tr, live) {
+                if listing_complete(d, tr, live, desired, &desired_by_key, &folds) {
                     missing += 1;
                     drifts.push(Drift::Missing {
                         key: d.key.clone(),
@@ -395,16 +395,65 @@ pub fn diff(
 }
 
 /// Whether the listing that should contain `d` completed: in the account and
-/// region its ARN names, else every listing of its type.
-fn listing_complete(d: &Resource, tr: &TypeRules, live: &LiveInventory) -> bool {
-    let t = &*d.key.resource_type;
-    match d.aliases.arn.as_deref().filter(|a| is_arn(a)) {
-        Some(arn) => {
-            let region = arn_region(arn).or(tr.global.then_some(GLOBAL));
-            live.is_complete_for(t, arn_account(arn), region)
+/// region it lives in as far as the state tells ([`place_of`]), else every
+/// listing of its type. A region nobody listed is never complete: a resource
+/// there is unknown, not missing.
+fn listing_complete(
+    d: &Resource,
+    tr: &TypeRules,
+    live: &LiveInventory,
+    desired: &[Resource],
+    desired_by_key: &HashMap<KeyRef<'_>, Vec<usize>>,
+    folds: &FoldIndex,
+) -> bool {
+    let (account, region) = if tr.global {
+        let account = d.aliases.arn.as_deref().filter(|a| is_arn(a));
+        (account.and_then(arn_account), Some(GLOBAL.to_string()))
+    } else {
+        let value = d.attributes.to_value();
+        match place_of(d, &value) {
+            (account, Some(region)) => (account, Some(region)),
+            (account, None) => {
+                // A child (an S3 bucket's versioning) is where the parent it names is.
+                let parent = folds.parent_of(&d.key, &value, desired_by_key);
+                let region = parent.and_then(|i| {
+                    let p = &desired[i];
+                    place_of(p, &p.attributes.to_value()).1
+                });
+                (account, region)
+            }
         }
-        None => live.is_complete_for(t, None, None),
+    };
+    live.is_complete_for(&d.key.resource_type, account, region.as_deref())
+}
+
+/// The account and region of a regional resource, as far as its state tells:
+/// its ARN, else a `region` attribute (S3 buckets since provider 5), else its
+/// availability zone.
+fn place_of<'a>(d: &'a Resource, value: &Value) -> (Option<&'a str>, Option<String>) {
+    let arn = d.aliases.arn.as_deref().filter(|a| is_arn(a));
+    let account = arn.and_then(arn_account);
+    if let Some(region) = arn.and_then(arn_region) {
+        return (account, Some(region.to_string()));
     }
+    if let Some(region) = value.get("region").and_then(Value::as_str)
+        && looks_like_region(region)
+    {
+        return (account, Some(region.to_string()));
+    }
+    let zone = value.get("availability_zone").and_then(Value::as_str);
+    let region = zone
+        .map(|z| z.trim_end_matches(|c: char| c.is_ascii_lowercase()))
+        .filter(|r| looks_like_region(r));
+    (account, region.map(str::to_string))
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`: ends in a number after a dash.
+fn looks_like_region(s: &str) -> bool {
+    s.contains('-')
+        && s.rsplit('-')
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_arn(s: &str) -> bool {
@@ -483,6 +532,23 @@ impl FoldIndex {
                 }
             }
         }
+    }
+
+    /// The desired parent a child of `child_type` names through a fold, if any.
+    fn parent_of(
+        &self,
+        child: &ResourceKey,
+        value: &Value,
+        desired_by_key: &HashMap<KeyRef<'_>, Vec<usize>>,
+    ) -> Option<usize> {
+        let links = self.parents.get(&*child.resource_type)?;
+        links.iter().find_map(|&(parent_type, attr, _)| {
+            let parent_id = value.get(attr)?.as_str()?;
+            desired_by_key
+                .get(&(&*child.provider, parent_type, parent_id))?
+                .first()
+                .copied()
+        })
     }
 
     /// A live child whose parent (through a fold) is managed by some state.

@@ -973,3 +973,44 @@ fn a_nat_gateway_fills_in_its_address_and_is_never_part_of_it() {
         ]
     );
 }
+
+/// S3 ARNs name no region. A bucket in a region the target does not scan, and
+/// the bucket's sub-resources, are not missing: nothing listed their region.
+/// The bucket's `region` attribute says where it is, and a child is where the
+/// bucket it names is.
+#[test]
+fn a_resource_in_a_region_not_scanned_is_unknown_not_missing() {
+    let text = r#"{"version":4,"terraform_version":"1.11.4","serial":3,"lineage":"l","outputs":{},"resources":[
+      {"mode":"managed","type":"aws_s3_bucket","name":"logs","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"acme-logs","bucket":"acme-logs","arn":"arn:aws:s3:::acme-logs","region":"us-east-1","tags":null,"tags_all":{}}}]},
+      {"mode":"managed","type":"aws_s3_bucket_versioning","name":"logs","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"acme-logs","bucket":"acme-logs","versioning_configuration":[{"status":"Enabled","mfa_delete":""}]}}]},
+      {"mode":"managed","type":"aws_s3_bucket","name":"gone","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"acme-gone","bucket":"acme-gone","arn":"arn:aws:s3:::acme-gone","region":"eu-west-1","tags":null,"tags_all":{}}}]}
+    ]}"#;
+    let desired = parse_state(text.as_bytes(), &Origin::from("s3.tfstate"), &key())
+        .unwrap()
+        .resources;
+    let rules: &Rules = &production_or_generic;
+    // The target scans eu-west-1 only, completely, and finds no bucket there.
+    let live = LiveInventory {
+        resources: vec![],
+        coverage: vec![
+            complete("aws_s3_bucket", SOME_ACCOUNT, "eu-west-1"),
+            complete("aws_s3_bucket_versioning", SOME_ACCOUNT, "eu-west-1"),
+        ],
+    };
+    let report = run(&desired, &live, rules);
+    let missing: Vec<String> = report
+        .drifts
+        .iter()
+        .filter(|d| matches!(d, Drift::Missing { .. }))
+        .map(|d| d.key().to_string())
+        .collect();
+    assert_eq!(
+        missing,
+        vec!["aws_s3_bucket.acme-gone".to_string()],
+        "only the eu-west-1 bucket can be missing: {report:#?}"
+    );
+    assert_eq!(report.unknown_resources, 2);
+}
