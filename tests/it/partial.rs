@@ -5,7 +5,7 @@
 //! why, and every other type is still compared.
 //!
 //! The control scan (no faults) sees the same cloud and reports the missing
-//! subnet and the unmanaged role and gateway, which proves the faulted scan
+//! subnet and the unmanaged role and bucket, which proves the faulted scan
 //! hides them because of the faults and not because it cannot see them.
 
 use crate::scenario::{driftd_view, referee_view, scan, unmanaged, write_config_with};
@@ -46,7 +46,7 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         ws_ref.refresh_only_apply();
     });
 
-    // Out of band: a subnet deleted, an IAM role and an internet gateway
+    // Out of band: a subnet deleted, an IAM role and a bucket
     // created, a tag added to the VPC.
     let config = moto.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
@@ -71,14 +71,11 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         .send()
         .await
         .unwrap();
-    let igw = ec2
-        .create_internet_gateway()
+    let s3 = moto.s3_client().await;
+    s3.create_bucket()
+        .bucket("hand-made-bucket")
         .send()
         .await
-        .unwrap()
-        .internet_gateway
-        .unwrap()
-        .internet_gateway_id
         .unwrap();
 
     let proxy = FaultProxy::start(&moto.endpoint_url());
@@ -101,20 +98,16 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         unmanaged(&report),
         BTreeSet::from([
             "aws_iam_role.hand-made".to_string(),
-            format!("aws_internet_gateway.{igw}"),
+            "aws_s3_bucket.hand-made-bucket".to_string(),
         ])
     );
     assert_eq!(report["status"], "complete");
 
-    // Denied: every IAM call. Throttled past both attempts: DescribeSubnets.
-    // Slower than the timeout, both attempts: DescribeInternetGateways.
+    // Denied: every IAM call. Throttled past both attempts: EC2's
+    // DescribeSubnets. Slower than the timeout, both attempts: every S3 call.
     proxy.fault("iam", Fault::Deny);
     proxy.fault_operation("ec2", "DescribeSubnets", Fault::Throttle { times: 100 });
-    proxy.fault_operation(
-        "ec2",
-        "DescribeInternetGateways",
-        Fault::Delay(Duration::from_secs(3)),
-    );
+    proxy.fault("s3", Fault::Delay(Duration::from_secs(3)));
     let (code, report) = tokio::task::block_in_place(|| scan(&config));
     assert_eq!(report["status"], "partial", "{report:#}");
     let drift = &report["live"]["drift"];
@@ -144,15 +137,22 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         "{}",
         unknown["aws_subnet"]
     );
-    assert!(
-        unknown["aws_internet_gateway"].contains("ec2:DescribeInternetGateways")
-            && unknown["aws_internet_gateway"].contains("timeout"),
-        "{}",
-        unknown["aws_internet_gateway"]
-    );
+    let s3_types: Vec<&str> = unknown
+        .keys()
+        .filter(|t| t.starts_with("aws_s3_"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(s3_types.len(), 5, "every S3 type is unknown: {unknown:#?}");
+    for t in s3_types {
+        assert!(
+            unknown[t].contains("s3:ListBuckets") && unknown[t].contains("timeout"),
+            "{t}: {}",
+            unknown[t]
+        );
+    }
     assert_eq!(
         unknown.len(),
-        11,
+        15,
         "only the faulted listings are unknown: {unknown:#?}"
     );
 
@@ -172,8 +172,8 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
     );
     assert_eq!(code, 2, "drift found, even in a partial scan");
     assert!(
-        drift["unknown_resources"].as_u64().unwrap() >= 3,
-        "the two subnets and the gateway in state are unknown: {drift:#}"
+        drift["unknown_resources"].as_u64().unwrap() >= 2,
+        "the subnets in state are unknown: {drift:#}"
     );
     // Retries happened and were counted: two attempts for each throttled call.
     assert!(
@@ -197,8 +197,8 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         .send()
         .await
         .unwrap();
-    ec2.delete_internet_gateway()
-        .internet_gateway_id(&igw)
+    s3.delete_bucket()
+        .bucket("hand-made-bucket")
         .send()
         .await
         .unwrap();
