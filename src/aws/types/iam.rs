@@ -22,6 +22,7 @@ use aws_sdk_iam::types::{
 };
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Largest page IAM serves: fewer round trips for big accounts.
 const PAGE_SIZE: i32 = 1000;
@@ -344,12 +345,11 @@ pub static IAM_POLICY: TypeDef = TypeDef {
 /// `ListPolicyTags`, one call per policy.
 fn list_policies(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let mut policies: Vec<ManagedPolicyDetail> =
-            account_details(ctx, EntityType::LocalManagedPolicy)
-                .await?
-                .into_iter()
-                .flat_map(|page| page.policies.unwrap_or_default())
-                .collect();
+        let mut policies: Vec<ManagedPolicyDetail> = account_details(ctx)
+            .await?
+            .iter()
+            .flat_map(|page| page.policies().iter().cloned())
+            .collect();
         fill_policy_names(ctx, &mut policies).await?;
         let mut objects = Vec::with_capacity(policies.len());
         for policy in &policies {
@@ -748,41 +748,47 @@ fn empty_tags_are_null_tags(desired: &mut Value, live: &mut Value) {
 }
 
 /// Every page of `GetAccountAuthorizationDetails` for one entity kind.
+/// Roles, users and customer-managed policies, read once per scan in one
+/// paged listing for the seven types that need them.
 async fn account_details(
     ctx: &RegionContext,
-    filter: EntityType,
-) -> Result<Vec<GetAccountAuthorizationDetailsOutput>, CollectError> {
-    let mut pages = ctx
-        .iam()
-        .get_account_authorization_details()
-        .filter(filter)
-        .into_paginator()
-        .page_size(PAGE_SIZE)
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        out.push(
-            page.map_err(|e| CollectError::from_sdk("iam:GetAccountAuthorizationDetails", e))?,
-        );
-    }
-    Ok(out)
+) -> Result<Arc<Vec<GetAccountAuthorizationDetailsOutput>>, CollectError> {
+    ctx.shared("iam:GetAccountAuthorizationDetails", || async {
+        let mut pages = ctx
+            .iam()
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .filter(EntityType::User)
+            .filter(EntityType::LocalManagedPolicy)
+            .into_paginator()
+            .page_size(PAGE_SIZE)
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            out.push(
+                page.map_err(|e| CollectError::from_sdk("iam:GetAccountAuthorizationDetails", e))?,
+            );
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// Every role with its inline policies, attached policies, tags and boundary.
 async fn role_details(ctx: &RegionContext) -> Result<Vec<RoleDetail>, CollectError> {
-    Ok(account_details(ctx, EntityType::Role)
+    Ok(account_details(ctx)
         .await?
-        .into_iter()
-        .flat_map(|page| page.role_detail_list.unwrap_or_default())
+        .iter()
+        .flat_map(|page| page.role_detail_list().iter().cloned())
         .collect())
 }
 
 /// Every user with its inline policies, tags and boundary.
 async fn user_details(ctx: &RegionContext) -> Result<Vec<UserDetail>, CollectError> {
-    Ok(account_details(ctx, EntityType::User)
+    Ok(account_details(ctx)
         .await?
-        .into_iter()
-        .flat_map(|page| page.user_detail_list.unwrap_or_default())
+        .iter()
+        .flat_map(|page| page.user_detail_list().iter().cloned())
         .collect())
 }
 

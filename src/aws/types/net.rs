@@ -10,7 +10,7 @@
 
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{Fold, TypeRules, never_default};
-use aws_sdk_ec2::types::{Filter, Route, RouteOrigin, RouteTable, Tag, VpcAttributeName};
+use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable, Tag, VpcAttributeName};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -81,41 +81,25 @@ const VPC_ATTRIBUTE_CONCURRENCY: usize = 4;
 fn list_vpcs(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
         let ec2 = ctx.ec2();
-        let vpcs = ec2
-            .describe_vpcs()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeVpcs", e))?;
-        let main_tables: HashMap<String, String> = main_route_tables(ctx)
-            .await?
+        let (vpcs, tables, acls, groups) = tokio::try_join!(
+            all_vpcs(ctx),
+            all_route_tables(ctx),
+            all_network_acls(ctx),
+            super::sg::describe_groups(ctx),
+        )?;
+        let main_tables: HashMap<String, String> = tables
             .iter()
+            .filter(|t| is_main(t))
             .filter_map(|t| Some((t.vpc_id()?.to_string(), t.route_table_id()?.to_string())))
             .collect();
-        let default_acls: HashMap<String, String> = ec2
-            .describe_network_acls()
-            .filters(filter("default", "true"))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeNetworkAcls", e))?
+        let default_acls: HashMap<String, String> = acls
             .iter()
+            .filter(|a| a.is_default() == Some(true))
             .filter_map(|a| Some((a.vpc_id()?.to_string(), a.network_acl_id()?.to_string())))
             .collect();
-        let default_groups: HashMap<String, String> = ec2
-            .describe_security_groups()
-            .filters(filter("group-name", "default"))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeSecurityGroups", e))?
+        let default_groups: HashMap<String, String> = groups
             .iter()
+            .filter(|g| g.group_name() == Some("default"))
             .filter_map(|g| Some((g.vpc_id()?.to_string(), g.group_id()?.to_string())))
             .collect();
 
@@ -166,7 +150,7 @@ fn list_vpcs(ctx: &RegionContext) -> ListFuture<'_> {
         }
 
         let mut out = Vec::with_capacity(vpcs.len());
-        for vpc in &vpcs {
+        for vpc in vpcs.iter() {
             let id = vpc.vpc_id().unwrap_or_default().to_string();
             let Some(&[dns_support, dns_hostnames, address_usage_metrics]) = flags.get(&id) else {
                 continue;
@@ -883,17 +867,41 @@ fn network_acl_attributes(ctx: &RegionContext, acl: &aws_sdk_ec2::types::Network
     })
 }
 
-fn list_network_acls(ctx: &RegionContext) -> ListFuture<'_> {
-    Box::pin(async move {
-        let acls = ctx
-            .ec2()
+/// Every network ACL of the region, listed once per scan (three types read them).
+async fn all_network_acls(
+    ctx: &RegionContext,
+) -> Result<Arc<Vec<aws_sdk_ec2::types::NetworkAcl>>, CollectError> {
+    ctx.shared("ec2:DescribeNetworkAcls", || async {
+        ctx.ec2()
             .describe_network_acls()
             .into_paginator()
             .items()
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeNetworkAcls", e))?;
+            .map_err(|e| CollectError::from_sdk("ec2:DescribeNetworkAcls", e))
+    })
+    .await
+}
+
+/// Every VPC of the region, listed once per scan.
+async fn all_vpcs(ctx: &RegionContext) -> Result<Arc<Vec<aws_sdk_ec2::types::Vpc>>, CollectError> {
+    ctx.shared("ec2:DescribeVpcs", || async {
+        ctx.ec2()
+            .describe_vpcs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| CollectError::from_sdk("ec2:DescribeVpcs", e))
+    })
+    .await
+}
+
+fn list_network_acls(ctx: &RegionContext) -> ListFuture<'_> {
+    Box::pin(async move {
+        let acls = all_network_acls(ctx).await?;
         Ok(acls
             .iter()
             .map(|acl| {
@@ -910,18 +918,10 @@ fn list_network_acls(ctx: &RegionContext) -> ListFuture<'_> {
 
 fn list_default_network_acls(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let acls = ctx
-            .ec2()
-            .describe_network_acls()
-            .filters(filter("default", "true"))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| CollectError::from_sdk("ec2:DescribeNetworkAcls", e))?;
+        let acls = all_network_acls(ctx).await?;
         Ok(acls
             .iter()
+            .filter(|acl| acl.is_default() == Some(true))
             .map(|acl| {
                 let id = acl.network_acl_id().unwrap_or_default().to_string();
                 let mut attributes = network_acl_attributes(ctx, acl);
@@ -1218,10 +1218,6 @@ fn s(v: Option<&str>) -> Value {
     Value::String(v.unwrap_or_default().to_string())
 }
 
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
-
 /// The tags as the provider writes them: without the `aws:`-prefixed system
 /// tags (CloudFormation's, Service Catalog's…), which it always drops.
 fn tags(tags: &[Tag]) -> Value {
@@ -1262,19 +1258,12 @@ fn arn(ctx: &RegionContext, owner: &str, kind: &str, id: &str) -> String {
     )
 }
 
-/// The ids of the region's default VPC(s), in one filtered listing.
+/// The ids of the region's default VPC(s).
 async fn default_vpc_ids(ctx: &RegionContext) -> Result<HashSet<String>, CollectError> {
-    Ok(ctx
-        .ec2()
-        .describe_vpcs()
-        .filters(filter("is-default", "true"))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| CollectError::from_sdk("ec2:DescribeVpcs", e))?
+    Ok(all_vpcs(ctx)
+        .await?
         .iter()
+        .filter(|v| v.is_default() == Some(true))
         .filter_map(|v| v.vpc_id().map(str::to_string))
         .collect())
 }

@@ -22,6 +22,7 @@ use crate::live::{Fold, TypeRules};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 
 const DESCRIBE_GROUPS: &str = "ec2:DescribeSecurityGroups";
 const DESCRIBE_RULES: &str = "ec2:DescribeSecurityGroupRules";
@@ -150,18 +151,14 @@ pub static VPC_SECURITY_GROUP_EGRESS_RULE: TypeDef = TypeDef {
 
 fn list_security_groups(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let groups = describe_groups(ctx, None).await?;
+        let groups = describe_groups(ctx).await?;
         Ok(groups.iter().map(|g| group_object(ctx, g)).collect())
     })
 }
 
 fn list_default_security_groups(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let filter = aws_sdk_ec2::types::Filter::builder()
-            .name("group-name")
-            .values("default")
-            .build();
-        let groups = describe_groups(ctx, Some(filter)).await?;
+        let groups = describe_groups(ctx).await?;
         Ok(groups
             .iter()
             .filter(|g| g.group_name() == Some("default"))
@@ -175,7 +172,7 @@ fn list_default_security_groups(ctx: &RegionContext) -> ListFuture<'_> {
 /// rule's `sgr-` id from `DescribeSecurityGroupRules`.
 fn list_security_group_rules(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
-        let (groups, rules) = tokio::try_join!(describe_groups(ctx, None), describe_rules(ctx))?;
+        let (groups, rules) = tokio::try_join!(describe_groups(ctx), describe_rules(ctx))?;
         let rule_ids: HashMap<(&str, AtomKey), &str> = rules
             .iter()
             .filter_map(|r| {
@@ -186,7 +183,7 @@ fn list_security_group_rules(ctx: &RegionContext) -> ListFuture<'_> {
             })
             .collect();
         let mut objects = Vec::new();
-        for g in &groups {
+        for g in groups.iter() {
             let group_id = g.group_id().unwrap_or_default();
             let owner = g.owner_id().unwrap_or_default();
             let mut atoms = permission_atoms(false, g.ip_permissions(), group_id, owner);
@@ -231,47 +228,52 @@ fn list_egress_rules(ctx: &RegionContext) -> ListFuture<'_> {
     })
 }
 
-async fn describe_groups(
+/// Every security group of the region, listed once per scan for the types
+/// (and the VPCs' default groups) that read them.
+pub(super) async fn describe_groups(
     ctx: &RegionContext,
-    filter: Option<aws_sdk_ec2::types::Filter>,
-) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, CollectError> {
-    all_pages(DESCRIBE_GROUPS, |token| {
-        let request = ctx
-            .ec2()
-            .describe_security_groups()
-            .max_results(PAGE_SIZE)
-            .set_filters(filter.clone().map(|f| vec![f]))
-            .set_next_token(token);
-        async move {
-            let page = request
-                .send()
-                .await
-                .map_err(|e| CollectError::from_sdk(DESCRIBE_GROUPS, e))?;
-            Ok((page.security_groups.unwrap_or_default(), page.next_token))
-        }
+) -> Result<Arc<Vec<aws_sdk_ec2::types::SecurityGroup>>, CollectError> {
+    ctx.shared(DESCRIBE_GROUPS, || {
+        all_pages(DESCRIBE_GROUPS, |token| {
+            let request = ctx
+                .ec2()
+                .describe_security_groups()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token);
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| CollectError::from_sdk(DESCRIBE_GROUPS, e))?;
+                Ok((page.security_groups.unwrap_or_default(), page.next_token))
+            }
+        })
     })
     .await
 }
 
+/// Every security group rule of the region, listed once per scan.
 async fn describe_rules(
     ctx: &RegionContext,
-) -> Result<Vec<aws_sdk_ec2::types::SecurityGroupRule>, CollectError> {
-    all_pages(DESCRIBE_RULES, |token| {
-        let request = ctx
-            .ec2()
-            .describe_security_group_rules()
-            .max_results(PAGE_SIZE)
-            .set_next_token(token);
-        async move {
-            let page = request
-                .send()
-                .await
-                .map_err(|e| CollectError::from_sdk(DESCRIBE_RULES, e))?;
-            Ok((
-                page.security_group_rules.unwrap_or_default(),
-                page.next_token,
-            ))
-        }
+) -> Result<Arc<Vec<aws_sdk_ec2::types::SecurityGroupRule>>, CollectError> {
+    ctx.shared(DESCRIBE_RULES, || {
+        all_pages(DESCRIBE_RULES, |token| {
+            let request = ctx
+                .ec2()
+                .describe_security_group_rules()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token);
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| CollectError::from_sdk(DESCRIBE_RULES, e))?;
+                Ok((
+                    page.security_group_rules.unwrap_or_default(),
+                    page.next_token,
+                ))
+            }
+        })
     })
     .await
 }
