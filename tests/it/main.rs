@@ -1,7 +1,9 @@
 //! The one integration-test binary: every test module links once.
 
 mod aws_iam;
+mod aws_kms;
 mod aws_net;
+mod aws_rds;
 mod aws_sg;
 mod cli;
 mod config;

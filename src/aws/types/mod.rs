@@ -3,7 +3,9 @@
 //! line here registers it.
 
 pub mod iam;
+pub mod kms;
 pub mod net;
+pub mod rds;
 pub mod sg;
 
 use super::TypeDef;
@@ -36,6 +38,12 @@ pub static ALL: &[&TypeDef] = &[
     &sg::SECURITY_GROUP_RULE,
     &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+    &rds::DB_INSTANCE,
+    &rds::DB_SUBNET_GROUP,
+    &rds::DB_PARAMETER_GROUP,
+    &rds::RDS_CLUSTER,
+    &kms::KMS_KEY,
+    &kms::KMS_ALIAS,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.

@@ -1,0 +1,1 @@
+//! KMS collectors (filled in below).
