@@ -147,6 +147,8 @@ async fn key_details(
         match kms.get_key_rotation_status().key_id(id).send().await {
             Ok(out) => Some((out.key_rotation_enabled(), out.rotation_period_in_days())),
             Err(e) if is_not_found(&e) => return Ok(None),
+            // Keys that cannot rotate (asymmetric, HMAC): rotation is off.
+            Err(e) if is_code(&e, "UnsupportedOperationException") => None,
             Err(e) => return Err(CollectError::from_sdk("kms:GetKeyRotationStatus", e)),
         }
     } else {
@@ -228,7 +230,14 @@ fn is_not_found<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
 {
-    err.as_service_error().and_then(|e| e.code()) == Some("NotFoundException")
+    is_code(err, "NotFoundException")
+}
+
+fn is_code<E, R>(err: &SdkError<E, R>, code: &str) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some(code)
 }
 
 // ---------------------------------------------------------------------------

@@ -18,8 +18,8 @@
 //! `apply_immediately`, `skip_final_snapshot`, `final_snapshot_identifier`,
 //! `delete_automated_backups`, `allow_major_version_upgrade`, the create-time
 //! sources (`snapshot_identifier`, `restore_to_point_in_time`, `s3_import`,
-//! `replicate_source_db` on clusters' `replication_source_identifier` is read),
-//! and `manage_master_user_password` / `master_user_secret_kms_key_id`, which
+//! `source_region`), and `manage_master_user_password` /
+//! `master_user_secret_kms_key_id`, which
 //! the provider passes through from the configuration: the API says whether a
 //! secret is managed through `master_user_secret`, which is compared.
 //!
@@ -32,7 +32,7 @@
 //! answer is the one AWS gives with `Source=user`.
 
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
-use crate::live::{TypeRules, never_default};
+use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_rds::types::{DbCluster, DbInstance, DbParameterGroup, DbSubnetGroup, Parameter, Tag};
 use serde_json::{Map, Value, json};
 use std::future::Future;
@@ -314,7 +314,11 @@ static RULES_RDS_CLUSTER: TypeRules = TypeRules {
     normalize: normalize_rds_cluster,
     is_default: never_default,
     desired_parts: None,
-    folds: &[],
+    folds: &[Fold {
+        child_types: &["aws_rds_cluster_instance"],
+        parent_id_attribute: "cluster_identifier",
+        remove_child: remove_cluster_member,
+    }],
 };
 
 pub static RDS_CLUSTER: TypeDef = TypeDef {
@@ -323,24 +327,33 @@ pub static RDS_CLUSTER: TypeDef = TypeDef {
     list: list_rds_clusters,
 };
 
-/// Besides tags and the engine version (see [`normalize_db_instance`]):
-/// - the provider stores `database_name` only when the API returns one (a
-///   known API gap), so a live `""` says nothing;
-/// - `cluster_members` are managed by `aws_rds_cluster_instance` resources,
-///   which join and leave the cluster; a state written before any joined
-///   holds `[]`: an empty desired list is not compared.
+/// Besides tags and the engine version (see [`normalize_db_instance`]): the
+/// provider stores `database_name` only when the API returns one (a known API
+/// gap), so a live `""` says nothing.
 fn normalize_rds_cluster(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
     keep_engine_version_prefix(desired, live);
-    if let Some(live) = live.as_object_mut() {
-        if live.get("database_name") == Some(&json!("")) {
-            live.remove("database_name");
-        }
-        if desired
-            .get("cluster_members")
-            .is_none_or(|m| m.as_array().is_none_or(Vec::is_empty))
+    if let Some(live) = live.as_object_mut()
+        && live.get("database_name") == Some(&json!(""))
+    {
+        live.remove("database_name");
+    }
+}
+
+/// An `aws_rds_cluster_instance` joins its cluster after the cluster's state
+/// was written (`cluster_members = []`): its membership is its own, compared
+/// through it, not as a change of the cluster. A member no state knows still
+/// shows in `cluster_members`.
+fn remove_cluster_member(desired: &mut Value, live: &mut Value, _: &str, child: &Value) {
+    let Some(member) = child["identifier"].as_str() else {
+        return;
+    };
+    for tree in [desired, live] {
+        if let Some(list) = tree
+            .get_mut("cluster_members")
+            .and_then(Value::as_array_mut)
         {
-            live.remove("cluster_members");
+            list.retain(|m| m.as_str() != Some(member));
         }
     }
 }
@@ -835,5 +848,32 @@ mod tests {
         let mut live = json!({"engine_version": "16.3", "engine_version_actual": "16.3"});
         normalize_db_instance(&mut json!({"engine_version": "16"}), &mut live);
         assert_eq!(live["engine_version"], "16");
+    }
+
+    #[test]
+    fn parameter_spellings_and_default_apply_method_are_one() {
+        let mut desired = json!({"parameter": [
+            {"name": "Log_Min_Duration_Statement", "value": "500", "apply_method": null},
+        ]});
+        let mut live = json!({"parameter": [
+            {"name": "log_min_duration_statement", "value": "500", "apply_method": "immediate"},
+        ]});
+        normalize_db_parameter_group(&mut desired, &mut live);
+        assert_eq!(desired["parameter"], live["parameter"]);
+    }
+
+    #[test]
+    fn members_managed_as_cluster_instances_fold_out_of_the_cluster() {
+        let mut desired = json!({"cluster_members": [], "database_name": "app"});
+        let mut live = json!({"cluster_members": ["one", "stray"], "database_name": ""});
+        normalize_rds_cluster(&mut desired, &mut live);
+        assert!(live.get("database_name").is_none());
+        remove_cluster_member(
+            &mut desired,
+            &mut live,
+            "aws_rds_cluster_instance",
+            &json!({"identifier": "one", "cluster_identifier": "aurora"}),
+        );
+        assert_eq!(live["cluster_members"], json!(["stray"]));
     }
 }
