@@ -271,8 +271,7 @@ fn aws_alias(live: &Value) -> bool {
 
 /// A `target_key_id` configured as the key's ARN is the key id the API
 /// returns (the provider stores the id after its first refresh).
-fn normalize_alias(desired: &mut Value, live: &mut Value) {
-    let _ = live;
+fn normalize_alias(desired: &mut Value, _live: &mut Value) {
     if let Some(target) = desired.get("target_key_id").and_then(Value::as_str)
         && target.starts_with("arn:")
         && let Some((_, id)) = target.rsplit_once(":key/")
