@@ -13,11 +13,13 @@ use driftd::aws::types::kms;
 use serde_json::{Value, json};
 
 use crate::aws_rds::{
-    assert_same, assert_schema, assert_state_equals_live, collect_types, drift, find, objects,
-    referee, summary,
+    assert_same, assert_schema, assert_state_equals_live, collect_at, collect_types, drift, find,
+    listing, objects, referee, summary,
 };
+use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 use crate::support::terraform::Workspace;
+use driftd::live::Listing;
 
 const KMS_TYPES: &[&TypeDef] = &[&kms::KMS_KEY, &kms::KMS_ALIAS];
 
@@ -360,4 +362,43 @@ async fn terraform_kms_state_matches_the_live_mapping_and_drift_matches_terrafor
             "aws_kms_key.minimal: enable_key_rotation".to_string(),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_key_costs_four_calls_and_a_failed_one_makes_keys_unknown() {
+    let moto = MotoServer::start();
+    let client = kms_client(&moto).await;
+    for n in 0..6 {
+        client
+            .create_key()
+            .description(format!("key {n}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    let inventory = collect_at(&proxy.endpoint_url(), KMS_TYPES).await;
+    assert_eq!(listing(&inventory, "aws_kms_key"), Listing::Complete);
+    assert_eq!(objects(&inventory, "aws_kms_key").len(), 6);
+    assert_eq!(proxy.count("kms", "ListKeys"), 1);
+    for operation in [
+        "DescribeKey",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "ListResourceTags",
+    ] {
+        assert_eq!(proxy.count("kms", operation), 6, "{operation}");
+    }
+    assert_eq!(proxy.count("kms", "ListAliases"), 1);
+
+    proxy.fault_operation("kms", "GetKeyRotationStatus", Fault::Deny);
+    let inventory = collect_at(&proxy.endpoint_url(), KMS_TYPES).await;
+    match listing(&inventory, "aws_kms_key") {
+        Listing::Unknown { reason } => {
+            assert!(reason.contains("kms:GetKeyRotationStatus"), "{reason}")
+        }
+        Listing::Complete => panic!("a failed rotation call must not give a short listing"),
+    }
+    assert!(objects(&inventory, "aws_kms_key").is_empty());
+    assert_eq!(listing(&inventory, "aws_kms_alias"), Listing::Complete);
 }

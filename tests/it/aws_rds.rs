@@ -19,6 +19,7 @@ use driftd::model::{Origin, Resource};
 use driftd::secrets::SecretKey;
 use serde_json::{Value, json};
 
+use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 use crate::support::terraform::{DEFAULT_TAG_KEYS, DriftKind, RefreshPlan, Workspace};
 
@@ -38,6 +39,15 @@ pub(crate) fn key() -> SecretKey {
 }
 
 pub(crate) async fn collect_types(moto: &MotoServer, types: &[&'static TypeDef]) -> LiveInventory {
+    let inventory = collect_at(&moto.endpoint_url(), types).await;
+    for c in &inventory.coverage {
+        assert_eq!(c.listing, Listing::Complete, "{c:?}");
+    }
+    inventory
+}
+
+/// Lists `types` at `endpoint` (moto, or a fault proxy in front of it).
+pub(crate) async fn collect_at(endpoint: &str, types: &[&'static TypeDef]) -> LiveInventory {
     let scope = AwsScope {
         regions: vec![REGION.to_string()],
         accounts: vec![AwsAccount {
@@ -46,7 +56,7 @@ pub(crate) async fn collect_types(moto: &MotoServer, types: &[&'static TypeDef])
             external_id: None,
         }],
         profile: None,
-        endpoint_url: Some(moto.endpoint_url()),
+        endpoint_url: Some(endpoint.to_string()),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),
@@ -54,11 +64,18 @@ pub(crate) async fn collect_types(moto: &MotoServer, types: &[&'static TypeDef])
         initial_backoff: Duration::from_millis(10),
         ..CollectOptions::default()
     };
-    let (inventory, _) = collect(&scope, types, &options, &key()).await;
-    for c in &inventory.coverage {
-        assert_eq!(c.listing, Listing::Complete, "{c:?}");
-    }
+    collect(&scope, types, &options, &key()).await.0
+}
+
+/// The listing of `resource_type`: complete or why not.
+pub(crate) fn listing(inventory: &LiveInventory, resource_type: &str) -> Listing {
     inventory
+        .coverage
+        .iter()
+        .find(|c| c.resource_type == resource_type)
+        .unwrap_or_else(|| panic!("{resource_type} was not listed"))
+        .listing
+        .clone()
 }
 
 /// The live attributes of one type, in listing order.
@@ -976,4 +993,53 @@ async fn terraform_rds_state_matches_the_live_mapping_and_drift_matches_terrafor
     }
     std::fs::write(ws.state_path(), serde_json::to_vec(&state).unwrap()).unwrap();
     assert_state_equals_live(&ws, RDS_TYPES, &live);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_read_and_a_failed_detail_call_makes_the_listing_unknown() {
+    let moto = MotoServer::start();
+    let client = rds_client(&moto).await;
+    // More groups than one page (`MaxRecords` is at most 100).
+    for n in 0..105 {
+        client
+            .create_db_parameter_group()
+            .db_parameter_group_name(format!("group-{n:03}"))
+            .db_parameter_group_family("postgres16")
+            .description("paging")
+            .tags(tag("n", &n.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    let inventory = collect_at(&proxy.endpoint_url(), &[&rds::DB_PARAMETER_GROUP]).await;
+    assert_eq!(
+        listing(&inventory, "aws_db_parameter_group"),
+        Listing::Complete
+    );
+    let groups = objects(&inventory, "aws_db_parameter_group");
+    let ours: Vec<&Value> = groups
+        .iter()
+        .filter(|g| g["name"].as_str().unwrap().starts_with("group-"))
+        .collect();
+    assert_eq!(ours.len(), 105, "every page was read");
+    assert_eq!(ours[104]["tags"], json!({"n": "104"}));
+    assert_eq!(proxy.count("rds", "DescribeDBParameterGroups"), 2);
+    // One tag call and one parameter call per group: the API has no bulk form.
+    assert_eq!(proxy.count("rds", "ListTagsForResource"), groups.len());
+    assert_eq!(proxy.count("rds", "DescribeDBParameters"), groups.len());
+
+    // A denied per-group call makes the whole type unknown, never short;
+    // the types that do not need it are still complete.
+    proxy.fault_operation("rds", "ListTagsForResource", Fault::Deny);
+    let inventory = collect_at(&proxy.endpoint_url(), RDS_TYPES).await;
+    match listing(&inventory, "aws_db_parameter_group") {
+        Listing::Unknown { reason } => {
+            assert!(reason.contains("rds:ListTagsForResource"), "{reason}")
+        }
+        Listing::Complete => panic!("a failed tag call must not give a short listing"),
+    }
+    assert!(objects(&inventory, "aws_db_parameter_group").is_empty());
+    assert_eq!(listing(&inventory, "aws_db_instance"), Listing::Complete);
+    assert_eq!(listing(&inventory, "aws_rds_cluster"), Listing::Complete);
 }
