@@ -23,6 +23,9 @@
 //! the provider passes through from the configuration: the API says whether a
 //! secret is managed through `master_user_secret`, which is compared.
 //!
+//! The `*_prefix` attributes are mapped as the provider derives them from a
+//! generated name, but not compared: the name itself is.
+//!
 //! `latest_restorable_time` moves every few minutes and `status` with every
 //! backup or maintenance: they say what the database is doing, not how it is
 //! configured, and are mapped but never compared.
@@ -57,6 +60,7 @@ static RULES_DB_INSTANCE: TypeRules = TypeRules {
         "blue_green_update",
         "delete_automated_backups",
         "final_snapshot_identifier",
+        "identifier_prefix",
         "latest_restorable_time",
         "manage_master_user_password",
         "master_user_secret_kms_key_id",
@@ -424,6 +428,7 @@ pub fn rds_cluster_attributes(c: &DbCluster) -> Value {
         "ca_certificate_identifier": certificate.and_then(|d| d.ca_identifier()).unwrap_or_default(),
         "ca_certificate_valid_till": certificate.and_then(|d| d.valid_till()).map(rfc3339).unwrap_or_default(),
         "cluster_identifier": identifier,
+        "cluster_identifier_prefix": name_prefix_from_name(identifier),
         "cluster_members": c
             .db_cluster_members()
             .iter()
