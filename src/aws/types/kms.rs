@@ -18,8 +18,16 @@
 //!   schema has no attribute saying so, so the mapping marks them with
 //!   [`DEFAULT_MARKER`], which the diff never compares.
 //!
-//! moto 5.1.22 serves every call used here; it does not return
-//! `RotationPeriodInDays` (the provider then stores `0`, and so does the mapping).
+//! `GetKeyRotationStatus` is asked only of keys whose material KMS made
+//! (`Origin = AWS_KMS`), as the provider does; an `UnsupportedOperationException`
+//! (a key type that cannot rotate) means rotation off.
+//!
+//! moto 5.1.22 serves every call used here, with these differences from AWS:
+//! no `RotationPeriodInDays` (the provider then stores `0`, and so does the
+//! mapping), no `KeyUsage` for a key created without naming it, no
+//! AWS-managed keys (only the reserved `alias/aws/*` aliases, whose keys
+//! `ListKeys` does not return: their mapping is unit-tested on hand-built
+//! `DescribeKey` output), and `ListKeys` never pages.
 
 use crate::aws::types::net::{DEFAULT_MARKER, normalize_tags};
 use crate::aws::types::rds::{bounded, name_prefix_from_name};

@@ -19,9 +19,11 @@
 //! `delete_automated_backups`, `allow_major_version_upgrade`, the create-time
 //! sources (`snapshot_identifier`, `restore_to_point_in_time`, `s3_import`,
 //! `source_region`), and `manage_master_user_password` /
-//! `master_user_secret_kms_key_id`, which
-//! the provider passes through from the configuration: the API says whether a
-//! secret is managed through `master_user_secret`, which is compared.
+//! `master_user_secret_kms_key_id`, which the provider passes through from
+//! the configuration: whether AWS manages the master password shows in
+//! `master_user_secret`, which is compared (hashed, as its name is secret-like).
+//! A cluster's `db_instance_parameter_group_name` and write-forwarding flags
+//! are not returned by `DescribeDBClusters` at all.
 //!
 //! The `*_prefix` attributes are mapped as the provider derives them from a
 //! generated name, but not compared: the name itself is.
@@ -30,9 +32,20 @@
 //! backup or maintenance: they say what the database is doing, not how it is
 //! configured, and are mapped but never compared.
 //!
-//! moto 5.1.22 serves all four types. It ignores `DescribeDBParameters`'
-//! `Source` filter, but only ever stores the parameters a user set, so its
-//! answer is the one AWS gives with `Source=user`.
+//! Calls per region: `DescribeDBInstances` and `DescribeDBClusters` (paged);
+//! `DescribeDBSubnetGroups` (paged) plus one `ListTagsForResource` per group;
+//! `DescribeDBParameterGroups` (paged) plus, per group, one
+//! `ListTagsForResource` and the pages of `DescribeDBParameters` (none for
+//! the `default.*` groups, which AWS does not let anyone modify).
+//!
+//! moto 5.1.22 serves all four types, with these differences from AWS (the
+//! tests pin each): every DB instance gets the same `DbiResourceId`, which is
+//! the provider's id since 5.0, so only one instance per emulator can be
+//! managed by Terraform; `DescribeDBParameters` ignores `Source` and returns
+//! parameters without their `Source` (it only stores user-set ones, so its
+//! answer is AWS's `Source=user` answer, but the provider's refresh, which
+//! keeps only `user` parameters, drops them all); `LatestRestorableTime` is
+//! the time of the call.
 
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{Fold, TypeRules, never_default};
