@@ -2,7 +2,9 @@
 
 mod aws_compute;
 mod aws_iam;
+mod aws_kms;
 mod aws_net;
+mod aws_rds;
 mod aws_s3;
 mod aws_sg;
 mod cli;

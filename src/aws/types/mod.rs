@@ -4,7 +4,9 @@
 
 pub mod compute;
 pub mod iam;
+pub mod kms;
 pub mod net;
+pub mod rds;
 pub mod s3;
 pub mod sg;
 
@@ -47,6 +49,12 @@ pub static ALL: &[&TypeDef] = &[
     &s3::BUCKET_VERSIONING,
     &s3::BUCKET_ENCRYPTION,
     &s3::BUCKET_PUBLIC_ACCESS_BLOCK,
+    &rds::DB_INSTANCE,
+    &rds::DB_SUBNET_GROUP,
+    &rds::DB_PARAMETER_GROUP,
+    &rds::RDS_CLUSTER,
+    &kms::KMS_KEY,
+    &kms::KMS_ALIAS,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
