@@ -1,6 +1,8 @@
 //! The one integration-test binary: every test module links once.
 
 mod aws_iam;
+mod aws_lambda;
+mod aws_logs;
 mod aws_net;
 mod aws_sg;
 mod cli;

@@ -3,6 +3,8 @@
 //! line here registers it.
 
 pub mod iam;
+pub mod lambda;
+pub mod logs;
 pub mod net;
 pub mod sg;
 
@@ -36,6 +38,8 @@ pub static ALL: &[&TypeDef] = &[
     &sg::SECURITY_GROUP_RULE,
     &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+    &lambda::LAMBDA_FUNCTION,
+    &logs::LOG_GROUP,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
