@@ -67,8 +67,34 @@ pub static LAMBDA_FUNCTION: TypeDef = TypeDef {
     list: list_functions,
 };
 
+/// A function without environment variables has a null live `environment`
+/// (see [`function_object`]); the state writes `[]` or a block with an empty
+/// map for it. When the live function has no variables but the state has some,
+/// the state's values are replaced by a placeholder, so the drift shows that
+/// they are gone without ever showing what they were.
 fn normalize_function(desired: &mut Value, live: &mut Value) {
     super::net::normalize_tags(desired, live);
+    if live.get("environment").is_some_and(Value::is_null) {
+        if environment_is_empty(desired.get("environment")) {
+            desired["environment"] = Value::Null;
+        } else {
+            desired["environment"] =
+                json!([{ "variables": "(hidden: environment variables are secret)" }]);
+        }
+    }
+}
+
+/// No block, a block without a map, or an empty map: no variables at all.
+fn environment_is_empty(environment: Option<&Value>) -> bool {
+    match environment {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(blocks)) => blocks.iter().all(|b| match b.get("variables") {
+            None | Some(Value::Null) => true,
+            Some(Value::Object(m)) => m.is_empty(),
+            _ => false,
+        }),
+        _ => false,
+    }
 }
 
 fn list_functions(ctx: &RegionContext) -> ListFuture<'_> {
@@ -220,13 +246,15 @@ pub fn function_object(
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect::<Map<_, _>>(),
     );
-    // The provider writes `[]` when the API has no block, and a block whose
-    // map is null when the API has the block without variables.
-    let environment = match c.environment() {
-        None => json!([]),
-        Some(e) => json!([{ "variables": e.variables().map(|v| {
-            Value::Object(v.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
-        }) }]),
+    // Only variables are secret: a function without any has a null
+    // `environment`, which `live_resource` leaves unhashed, so "no variables"
+    // compares equal to the state's `[]` (see `normalize_function`) instead of
+    // a hash of `[]` that no state value could match.
+    let environment = match c.environment().and_then(|e| e.variables()) {
+        Some(v) if !v.is_empty() => json!([{ "variables": Value::Object(
+            v.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()
+        ) }]),
+        _ => Value::Null,
     };
     let vpc_config = match c.vpc_config() {
         Some(v)
@@ -355,6 +383,25 @@ mod tests {
             )
         );
         assert_eq!(latest["b"].0, "$LATEST");
+    }
+
+    #[test]
+    fn no_variables_compares_equal_to_an_empty_environment() {
+        for recorded in [
+            json!([]),
+            json!([{"variables": {}}]),
+            json!([{"variables": null}]),
+        ] {
+            let mut desired = json!({"environment": recorded});
+            let mut live = json!({"environment": null});
+            normalize_function(&mut desired, &mut live);
+            assert_eq!(desired, live);
+        }
+        let mut desired = json!({"environment": [{"variables": {"TOKEN": "hunter2"}}]});
+        let mut live = json!({"environment": null});
+        normalize_function(&mut desired, &mut live);
+        assert_ne!(desired, live, "variables removed out of band are drift");
+        assert!(!desired.to_string().contains("hunter2"), "and never shown");
     }
 
     #[test]

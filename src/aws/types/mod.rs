@@ -2,6 +2,7 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod elb;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -40,6 +41,9 @@ pub static ALL: &[&TypeDef] = &[
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
     &lambda::LAMBDA_FUNCTION,
     &logs::LOG_GROUP,
+    &elb::LB,
+    &elb::LB_TARGET_GROUP,
+    &elb::LB_LISTENER,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
