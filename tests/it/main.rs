@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module links once.
 
+mod aws_elb;
 mod aws_iam;
 mod aws_lambda;
 mod aws_logs;

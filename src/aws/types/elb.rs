@@ -341,8 +341,17 @@ pub static LB_TARGET_GROUP: TypeDef = TypeDef {
     list: list_target_groups,
 };
 
+/// Besides tags and unknown attributes: `load_balancer_arns` is what the
+/// listeners and listener rules that forward to the group make it, and those
+/// are resources of their own, compared through them. A state written right
+/// after the group was created (before its listener) holds `[]` for it.
 fn normalize_tg(desired: &mut Value, live: &mut Value) {
     super::net::normalize_tags(desired, live);
+    for tree in [&mut *desired, &mut *live] {
+        if let Some(o) = tree.as_object_mut() {
+            o.remove("load_balancer_arns");
+        }
+    }
     let mut unknown: Vec<&str> = TG_ATTRIBUTES.iter().map(|(name, _, _)| *name).collect();
     unknown.extend([
         "lambda_multi_value_headers_enabled",
@@ -484,25 +493,24 @@ pub fn target_group_object(
     } else {
         json!([{"enable_unhealthy_connection_termination": null, "unhealthy_draining_interval": null}])
     };
-    let target_group_health = if is_geneve {
-        json!([{"dns_failover": [{}], "unhealthy_state_routing": [{}]}])
-    } else {
-        json!([{
-            "dns_failover": [{
-                "minimum_healthy_targets_count":
-                    get("target_group_health.dns_failover.minimum_healthy_targets.count").unwrap_or_default(),
-                "minimum_healthy_targets_percentage":
-                    get("target_group_health.dns_failover.minimum_healthy_targets.percentage").unwrap_or_default(),
-            }],
-            "unhealthy_state_routing": [{
-                "minimum_healthy_targets_count":
-                    get("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count")
-                        .and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
-                "minimum_healthy_targets_percentage":
-                    get("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage").unwrap_or_default(),
-            }],
-        }])
-    };
+    // Health thresholds apply to ALB and NLB target groups; a key the API does
+    // not return is null in the provider's state (an empty nested map).
+    let health = |key: &str| if is_geneve { None } else { get(key) };
+    let target_group_health = json!([{
+        "dns_failover": [{
+            "minimum_healthy_targets_count":
+                health("target_group_health.dns_failover.minimum_healthy_targets.count"),
+            "minimum_healthy_targets_percentage":
+                health("target_group_health.dns_failover.minimum_healthy_targets.percentage"),
+        }],
+        "unhealthy_state_routing": [{
+            "minimum_healthy_targets_count":
+                health("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count")
+                    .and_then(|v| v.parse::<i64>().ok()),
+            "minimum_healthy_targets_percentage":
+                health("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"),
+        }],
+    }]);
 
     let mut object = json!({
         "arn": arn,
