@@ -4,10 +4,11 @@
 //! exactly where Terraform's refresh-only plan says.
 
 use crate::aws_logs::{
-    assert_refreshed_state_equals_live, driftd_says, list, objects, terraform_says,
+    assert_refreshed_state_equals_live, assert_schema, driftd_says, list, terraform_says,
 };
 use crate::support::moto::MotoServer;
 use crate::support::terraform::Workspace;
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerAttribute, ProtocolEnum, Tag};
 use driftd::aws::TypeDef;
 use driftd::aws::types::elb;
 
@@ -21,17 +22,74 @@ async fn elb_types_after_terraform_drift_where_terraform_says() {
         ws.init();
         ws.apply();
     });
-    if std::env::var("DRIFTD_DEBUG_ELB").is_ok() {
-        let inventory = list(&moto, ELB).await;
-        for def in ELB {
-            eprintln!("LIVE {}: {:#}", def.rules.resource_type, serde_json::to_value(objects(&inventory, def.rules.resource_type)).unwrap());
-        }
-        eprintln!("STATE {:#}", ws.state_json());
-    }
     assert_eq!(driftd_says(&moto, &ws, ELB).await, Vec::<String>::new());
     tokio::task::block_in_place(|| ws.refresh_only_apply());
     for def in ELB {
         assert!(assert_refreshed_state_equals_live(&moto, &ws, def).await > 0);
     }
-    let _ = terraform_says;
+    let inventory = list(&moto, ELB).await;
+    for def in ELB {
+        assert_schema(&inventory, def);
+    }
+
+    // A person raises a health check threshold, turns on deletion protection,
+    // tags a listener, deletes another, and makes a target group by hand.
+    let c = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk_config().await);
+    c.modify_target_group()
+        .target_group_arn(ws.resource_id("aws_lb_target_group.web"))
+        .healthy_threshold_count(6)
+        .send()
+        .await
+        .unwrap();
+    c.modify_load_balancer_attributes()
+        .load_balancer_arn(ws.resource_id("aws_lb.web"))
+        .attributes(
+            LoadBalancerAttribute::builder()
+                .key("deletion_protection.enabled")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.add_tags()
+        .resource_arns(ws.resource_id("aws_lb_listener.http"))
+        .tags(Tag::builder().key("owner").value("oncall").build())
+        .send()
+        .await
+        .unwrap();
+    c.delete_listener()
+        .listener_arn(ws.resource_id("aws_lb_listener.fixed"))
+        .send()
+        .await
+        .unwrap();
+    let vpc = ws.resource_id("aws_vpc.main");
+    let stray = c
+        .create_target_group()
+        .name("stray")
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    let stray = stray.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+
+    let referee = tokio::task::block_in_place(|| terraform_says(&mut ws));
+    assert_eq!(
+        referee,
+        vec![
+            "aws_lb.web: enable_deletion_protection".to_string(),
+            "aws_lb_listener.fixed: deleted".to_string(),
+            "aws_lb_listener.http: tags".to_string(),
+            "aws_lb_target_group.web: health_check".to_string(),
+        ]
+    );
+    let mut expected = referee.clone();
+    expected.push(format!("unmanaged aws_lb_target_group.{stray}"));
+    expected.sort();
+    assert_eq!(driftd_says(&moto, &ws, ELB).await, expected);
 }
