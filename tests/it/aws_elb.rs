@@ -1,16 +1,22 @@
 //! ELBv2 load balancers, target groups and listeners against a real AWS
 //! emulator (moto) and a real `terraform apply`: the raw state shows no drift,
 //! the refreshed state equals the live mapping, and changes made by hand drift
-//! exactly where Terraform's refresh-only plan says.
+//! exactly where Terraform's refresh-only plan says. Objects made with the SDK
+//! are compared whole with the provider's shape.
 
 use crate::aws_logs::{
-    assert_refreshed_state_equals_live, assert_schema, driftd_says, list, terraform_says,
+    assert_refreshed_state_equals_live, assert_schema, driftd_says, list, object, sort_sets,
+    terraform_says,
 };
 use crate::support::moto::MotoServer;
 use crate::support::terraform::Workspace;
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerAttribute, ProtocolEnum, Tag};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
+    ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag,
+};
 use driftd::aws::TypeDef;
 use driftd::aws::types::elb;
+use serde_json::{Value, json};
 
 const ELB: &[&TypeDef] = &[&elb::LB, &elb::LB_TARGET_GROUP, &elb::LB_LISTENER];
 
@@ -93,3 +99,309 @@ async fn elb_types_after_terraform_drift_where_terraform_says() {
     expected.sort();
     assert_eq!(driftd_says(&moto, &ws, ELB).await, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elb_types_map_into_the_provider_shape() {
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let c = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnets: Vec<String> = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter(|s| s.vpc_id() == Some(vpc.as_str()))
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .take(2)
+        .collect();
+    let sg = ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .iter()
+        .find(|g| g.vpc_id() == Some(vpc.as_str()))
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+
+    // An application load balancer, tagged; an internal network one.
+    let alb = c
+        .create_load_balancer()
+        .name("alb")
+        .set_subnets(Some(subnets.clone()))
+        .security_groups(&sg)
+        .tags(Tag::builder().key("team").value("web").build())
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
+    let nlb = c
+        .create_load_balancer()
+        .name("nlb")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::Internal)
+        .set_subnets(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
+    // A target group with a custom health check, and two listeners.
+    let tg = c
+        .create_target_group()
+        .name("tg-http")
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .health_check_path("/hc")
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .clone();
+    let tg_arn = tg.target_group_arn().unwrap().to_string();
+    let alb_arn = alb.load_balancer_arn().unwrap().to_string();
+    let forward = c
+        .create_listener()
+        .load_balancer_arn(&alb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .clone();
+    let redirect = c
+        .create_listener()
+        .load_balancer_arn(&alb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(81)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Redirect)
+                .order(1)
+                .redirect_config(
+                    RedirectActionConfig::builder()
+                        .protocol("HTTPS")
+                        .port("443")
+                        .host("#{host}")
+                        .path("/#{path}")
+                        .query("#{query}")
+                        .status_code(RedirectActionStatusCodeEnum::Http301)
+                        .build(),
+                )
+                .build(),
+        )
+        .tags(Tag::builder().key("kind").value("redirect").build())
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .clone();
+
+    let inventory = list(&moto, ELB).await;
+    let live = |t: &str, id: &str| {
+        let mut v = object(&inventory, t, id);
+        let def = ELB.iter().find(|d| d.rules.resource_type == t).unwrap();
+        sort_sets(&mut v, def.rules.sets);
+        v
+    };
+    let mut sorted_subnets = subnets.clone();
+    sorted_subnets.sort();
+    let mapping: Vec<Value> = sorted_subnets
+        .iter()
+        .map(|s| json!({"allocation_id": "", "ipv6_address": "", "outpost_id": "", "private_ipv4_address": "", "subnet_id": s}))
+        .collect();
+    let no_logs = json!([{"bucket": "", "enabled": false, "prefix": ""}]);
+    let suffix = |arn: &str| arn.split_once(":loadbalancer/").unwrap().1.to_string();
+    // moto 5.1.22 returns only four load balancer attributes; the others are
+    // unknown (null) and not compared.
+    let unknown_lb_settings = json!({
+        "client_keep_alive": null, "desync_mitigation_mode": null,
+        "dns_record_client_routing_policy": null, "drop_invalid_header_fields": null,
+        "enable_http2": null, "enable_tls_version_and_cipher_suite_headers": null,
+        "enable_waf_fail_open": null, "enable_xff_client_port": null,
+        "enable_zonal_shift": null, "idle_timeout": null, "preserve_host_header": null,
+        "xff_header_processing_mode": null,
+    });
+    let with = |mut base: Value, extra: &Value| {
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    };
+    assert_eq!(
+        live("aws_lb", &alb_arn),
+        with(
+            json!({
+                "access_logs": no_logs,
+                "arn": alb_arn,
+                "arn_suffix": suffix(&alb_arn),
+                "connection_logs": no_logs,
+                "customer_owned_ipv4_pool": "",
+                "dns_name": alb.dns_name().unwrap(),
+                "enable_cross_zone_load_balancing": false,
+                "enable_deletion_protection": false,
+                "enforce_security_group_inbound_rules_on_private_link_traffic": "",
+                "id": alb_arn,
+                "internal": false,
+                "ip_address_type": "ipv4",
+                "ipam_pools": [],
+                "load_balancer_type": "application",
+                "name": "alb",
+                "security_groups": [sg],
+                "subnet_mapping": mapping,
+                "subnets": sorted_subnets,
+                "tags": {"team": "web"},
+                "tags_all": {"team": "web"},
+                "vpc_id": vpc,
+                "zone_id": alb.canonical_hosted_zone_id().unwrap(),
+            }),
+            &unknown_lb_settings
+        )
+    );
+    let nlb_arn = nlb.load_balancer_arn().unwrap();
+    let nlb_live = live("aws_lb", nlb_arn);
+    assert_eq!(nlb_live["internal"], true);
+    assert_eq!(nlb_live["load_balancer_type"], "network");
+    assert_eq!(nlb_live["connection_logs"], Value::Null, "ALB only");
+    assert_eq!(nlb_live["security_groups"], json!([]));
+
+    assert_eq!(
+        live("aws_lb_target_group", &tg_arn),
+        json!({
+            "arn": tg_arn,
+            "arn_suffix": format!("targetgroup/{}", tg_arn.split_once(":targetgroup/").unwrap().1),
+            "connection_termination": null,
+            "deregistration_delay": "300",
+            "health_check": [{
+                "enabled": true, "healthy_threshold": 5, "interval": 30, "matcher": "200",
+                "path": "/hc", "port": "traffic-port", "protocol": "HTTP", "timeout": 5,
+                "unhealthy_threshold": 2,
+            }],
+            "id": tg_arn,
+            "ip_address_type": "ipv4",
+            "lambda_multi_value_headers_enabled": null,
+            "load_balancer_arns": [alb_arn],
+            "load_balancing_algorithm_type": "round_robin",
+            "load_balancing_anomaly_mitigation": null,
+            "load_balancing_cross_zone_enabled": "use_load_balancer_configuration",
+            "name": "tg-http",
+            "port": 80,
+            "preserve_client_ip": null,
+            "protocol": "HTTP",
+            "protocol_version": "HTTP1",
+            "proxy_protocol_v2": null,
+            "slow_start": 0,
+            "stickiness": [{"cookie_duration": 0, "cookie_name": "", "enabled": false, "type": "lb_cookie"}],
+            "tags": {},
+            "tags_all": {},
+            "target_failover": [{"on_deregistration": null, "on_unhealthy": null}],
+            "target_group_health": [{
+                "dns_failover": [{"minimum_healthy_targets_count": null, "minimum_healthy_targets_percentage": null}],
+                "unhealthy_state_routing": [{"minimum_healthy_targets_count": null, "minimum_healthy_targets_percentage": null}],
+            }],
+            "target_health_state": [{"enable_unhealthy_connection_termination": null, "unhealthy_draining_interval": null}],
+            "target_type": "instance",
+            "vpc_id": vpc,
+        })
+    );
+
+    let listener = |arn: &str, port: i64, action: Value, tags: Value| {
+        let mut expected = json!({
+            "alpn_policy": null,
+            "arn": arn,
+            "certificate_arn": null,
+            "default_action": [action],
+            "id": arn,
+            "load_balancer_arn": alb_arn,
+            "mutual_authentication": [],
+            "port": port,
+            "protocol": "HTTP",
+            "ssl_policy": "ELBSecurityPolicy-2016-08",
+            "tags": tags.clone(),
+            "tags_all": tags,
+            // moto answers this TCP-only attribute for HTTP listeners too.
+            "tcp_idle_timeout_seconds": 350,
+        });
+        for name in LISTENER_HEADER_SETTINGS {
+            expected[*name] = Value::Null;
+        }
+        expected
+    };
+    let action = |kind: &str, order: i64| {
+        json!({
+            "authenticate_cognito": [], "authenticate_oidc": [], "fixed_response": [],
+            "forward": [], "order": order, "redirect": [], "target_group_arn": "", "type": kind,
+        })
+    };
+    let forward_arn = forward.listener_arn().unwrap();
+    assert_eq!(
+        live("aws_lb_listener", forward_arn),
+        listener(
+            forward_arn,
+            80,
+            with(action("forward", 0), &json!({"target_group_arn": tg_arn})),
+            json!({})
+        )
+    );
+    let redirect_arn = redirect.listener_arn().unwrap();
+    assert_eq!(
+        live("aws_lb_listener", redirect_arn),
+        listener(
+            redirect_arn,
+            81,
+            with(
+                action("redirect", 1),
+                &json!({"redirect": [{
+                    "host": "#{host}", "path": "/#{path}", "port": "443", "protocol": "HTTPS",
+                    "query": "#{query}", "status_code": "HTTP_301",
+                }]})
+            ),
+            json!({"kind": "redirect"})
+        )
+    );
+    for def in ELB {
+        assert_schema(&inventory, def);
+    }
+}
+
+/// The listener settings moto 5.1.22 does not return for HTTP listeners.
+const LISTENER_HEADER_SETTINGS: &[&str] = &[
+    "routing_http_request_x_amzn_mtls_clientcert_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_issuer_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_leaf_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_serial_number_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_subject_header_name",
+    "routing_http_request_x_amzn_mtls_clientcert_validity_header_name",
+    "routing_http_request_x_amzn_tls_cipher_suite_header_name",
+    "routing_http_request_x_amzn_tls_version_header_name",
+    "routing_http_response_access_control_allow_credentials_header_value",
+    "routing_http_response_access_control_allow_headers_header_value",
+    "routing_http_response_access_control_allow_methods_header_value",
+    "routing_http_response_access_control_allow_origin_header_value",
+    "routing_http_response_access_control_expose_headers_header_value",
+    "routing_http_response_access_control_max_age_header_value",
+    "routing_http_response_content_security_policy_header_value",
+    "routing_http_response_server_enabled",
+    "routing_http_response_strict_transport_security_header_value",
+    "routing_http_response_x_content_type_options_header_value",
+    "routing_http_response_x_frame_options_header_value",
+];

@@ -882,6 +882,9 @@ fn action_object(action: &Action) -> Value {
                 _ => "".into(),
             };
             let stickiness = config.and_then(|c| c.target_group_stickiness_config());
+            if config.is_none() {
+                return object;
+            }
             object["forward"] = json!([{
                 "stickiness": [{
                     "duration": stickiness.and_then(|s| s.duration_seconds()).unwrap_or(0),
