@@ -8,14 +8,16 @@ use crate::aws_logs::{
     assert_refreshed_state_equals_live, assert_schema, driftd_says, list, object, sort_sets,
     terraform_says,
 };
+use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::moto::MotoServer;
 use crate::support::terraform::Workspace;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag,
 };
-use driftd::aws::TypeDef;
 use driftd::aws::types::elb;
+use driftd::aws::{TypeDef, collect};
+use driftd::live::Listing;
 use serde_json::{Value, json};
 
 const ELB: &[&TypeDef] = &[&elb::LB, &elb::LB_TARGET_GROUP, &elb::LB_LISTENER];
@@ -405,3 +407,84 @@ const LISTENER_HEADER_SETTINGS: &[&str] = &[
     "routing_http_response_x_content_type_options_header_value",
     "routing_http_response_x_frame_options_header_value",
 ];
+
+/// Tags are read 20 ARNs a call, the load balancers once for both types that
+/// need them; a denied attribute call makes its type unknown, never short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elb_calls_are_batched_and_a_failed_call_makes_the_listing_unknown() {
+    let moto = MotoServer::start();
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    let config = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let c = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnets: Vec<String> = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter(|s| s.vpc_id() == Some(vpc.as_str()))
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .take(2)
+        .collect();
+    c.create_load_balancer()
+        .name("alb")
+        .set_subnets(Some(subnets))
+        .send()
+        .await
+        .unwrap();
+    for i in 0..25 {
+        c.create_target_group()
+            .name(format!("tg-{i}"))
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let mut scope = crate::aws_logs::scope(&moto);
+    scope.endpoint_url = Some(proxy.endpoint_url());
+    let key = crate::aws_logs::key();
+    let options = crate::aws_logs::options();
+    let (inventory, _) = collect(&scope, ELB, &options, &key).await;
+    assert!(!inventory.is_partial(), "{:?}", inventory.coverage);
+    assert_eq!(inventory.resources.len(), 26);
+    let service = "elasticloadbalancing";
+    assert_eq!(proxy.count(service, "DescribeLoadBalancers"), 1, "shared");
+    assert_eq!(proxy.count(service, "DescribeTargetGroupAttributes"), 25);
+    // 25 target groups in two calls, the load balancer in one; no listeners.
+    assert_eq!(proxy.count(service, "DescribeTags"), 3);
+
+    proxy.fault_operation(service, "DescribeTargetGroupAttributes", Fault::Deny);
+    let (inventory, _) = collect(&scope, ELB, &options, &key).await;
+    let coverage = |t: &str| {
+        inventory
+            .coverage
+            .iter()
+            .find(|c| c.resource_type == t)
+            .unwrap()
+            .listing
+            .clone()
+    };
+    assert_eq!(coverage("aws_lb"), Listing::Complete);
+    match coverage("aws_lb_target_group") {
+        Listing::Unknown { reason } => assert!(
+            reason.contains("elasticloadbalancing:DescribeTargetGroupAttributes"),
+            "{reason}"
+        ),
+        Listing::Complete => panic!("a denied call must not give a short listing"),
+    }
+    assert!(
+        inventory
+            .resources
+            .iter()
+            .all(|r| &*r.key.resource_type != "aws_lb_target_group")
+    );
+}

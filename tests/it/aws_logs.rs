@@ -303,8 +303,20 @@ async fn log_groups_map_into_the_provider_shape() {
         .await
         .unwrap();
 
-    let inventory = list(&moto, &[&logs::LOG_GROUP]).await;
-    assert_eq!(objects(&inventory, "aws_cloudwatch_log_group").len(), 3);
+    // Enough groups for three pages of 50.
+    for i in 0..105 {
+        c.create_log_group()
+            .log_group_name(format!("/bulk/{i:03}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (inventory, stats) = collect(&scope(&moto), &[&logs::LOG_GROUP], &options(), &key()).await;
+    assert_eq!(inventory.coverage[0].listing, Listing::Complete);
+    assert_eq!(objects(&inventory, "aws_cloudwatch_log_group").len(), 108);
+    // Three pages, then one tag read per group (the API has no batched one).
+    assert_eq!(stats.snapshot()["logs"].requests, 3 + 108);
     assert_eq!(
         object(&inventory, "aws_cloudwatch_log_group", "/app/minimal"),
         json!({
