@@ -6,7 +6,7 @@
 
 use crate::aws_logs::{
     assert_refreshed_state_equals_live, assert_schema, driftd_says, key, list, object, objects,
-    terraform_says,
+    options, scope, terraform_says,
 };
 use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 use crate::support::terraform::{Workspace, fixture_dir};
@@ -14,8 +14,8 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, EphemeralStorage, FunctionCode, Runtime, TracingConfig, TracingMode,
 };
-use driftd::aws::TypeDef;
 use driftd::aws::types::lambda;
+use driftd::aws::{TypeDef, collect};
 use serde_json::json;
 
 fn zip() -> Vec<u8> {
@@ -95,6 +95,17 @@ async fn lambda_functions_map_into_the_provider_shape() {
 
     let inventory = list(&moto, &[&lambda::LAMBDA_FUNCTION]).await;
     assert_eq!(objects(&inventory, "aws_lambda_function").len(), 2);
+    // One page of ListFunctions (with every version), then GetFunction and
+    // GetFunctionCodeSigningConfig per function: no ListVersionsByFunction,
+    // no ListTags, no GetFunctionConcurrency.
+    let (_, stats) = collect(
+        &scope(&moto),
+        &[&lambda::LAMBDA_FUNCTION],
+        &options(),
+        &key(),
+    )
+    .await;
+    assert_eq!(stats.snapshot()["lambda"].requests, 1 + 2 * 2);
 
     let arn = function_arn("minimal");
     assert_eq!(

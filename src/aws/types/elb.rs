@@ -1,6 +1,10 @@
-//! Elastic Load Balancing v2: load balancers (`aws_lb`, also written
-//! `aws_alb`), target groups and listeners, mapped into the attribute shape
-//! the hashicorp/aws 5.100.0 provider writes into state.
+//! Elastic Load Balancing v2: load balancers (`aws_lb`), target groups
+//! (`aws_lb_target_group`) and listeners (`aws_lb_listener`), mapped into the
+//! attribute shape the hashicorp/aws 5.100.0 provider writes into state.
+//!
+//! The provider's older names `aws_alb`, `aws_alb_target_group` and
+//! `aws_alb_listener` are the same resources in the same shape; matching a
+//! state that uses them needs a type alias in the diff, which is not here yet.
 //!
 //! Calls, all paged at the largest page the API serves (400):
 //! `DescribeLoadBalancers` once per scan (shared by the load balancer and

@@ -404,6 +404,133 @@ mod tests {
         assert!(!desired.to_string().contains("hunter2"), "and never shown");
     }
 
+    /// The blocks moto cannot produce (container images, VPC, dead-letter
+    /// queue, SnapStart, logging, file systems, layers), from an answer built
+    /// by hand as AWS sends it.
+    #[test]
+    fn an_image_function_in_a_vpc_maps_every_block() {
+        use aws_sdk_lambda::types::{
+            Concurrency, DeadLetterConfig, FileSystemConfig, FunctionCodeLocation, ImageConfig,
+            ImageConfigResponse, Layer, LogFormat, LoggingConfig, SnapStartApplyOn,
+            SnapStartOptimizationStatus, SnapStartResponse, SystemLogLevel, VpcConfigResponse,
+        };
+        let arn = "arn:aws:lambda:eu-west-1:111122223333:function:img";
+        let configuration = FunctionConfiguration::builder()
+            .function_name("img")
+            .function_arn(arn)
+            .package_type(PackageType::Image)
+            .role("arn:aws:iam::111122223333:role/r")
+            .code_sha256("abc=")
+            .code_size(0)
+            .memory_size(1024)
+            .timeout(10)
+            .last_modified("2025-01-01T00:00:00.000+0000")
+            .vpc_config(
+                VpcConfigResponse::builder()
+                    .subnet_ids("subnet-1")
+                    .security_group_ids("sg-1")
+                    .vpc_id("vpc-1")
+                    .ipv6_allowed_for_dual_stack(false)
+                    .build(),
+            )
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .target_arn("arn:aws:sqs:eu-west-1:111122223333:dlq")
+                    .build(),
+            )
+            .image_config_response(
+                ImageConfigResponse::builder()
+                    .image_config(ImageConfig::builder().command("app.handler").build())
+                    .build(),
+            )
+            .snap_start(
+                SnapStartResponse::builder()
+                    .apply_on(SnapStartApplyOn::PublishedVersions)
+                    .optimization_status(SnapStartOptimizationStatus::On)
+                    .build(),
+            )
+            .logging_config(
+                LoggingConfig::builder()
+                    .log_format(LogFormat::Json)
+                    .log_group("/aws/lambda/img")
+                    .system_log_level(SystemLogLevel::Warn)
+                    .build(),
+            )
+            .file_system_configs(
+                FileSystemConfig::builder()
+                    .arn("arn:aws:elasticfilesystem:eu-west-1:111122223333:access-point/fsap-1")
+                    .local_mount_path("/mnt/data")
+                    .build()
+                    .unwrap(),
+            )
+            .layers(
+                Layer::builder()
+                    .arn("arn:aws:lambda:eu-west-1:111122223333:layer:l:3")
+                    .build(),
+            )
+            .build();
+        let output = GetFunctionOutput::builder()
+            .configuration(configuration)
+            .code(
+                FunctionCodeLocation::builder()
+                    .image_uri("111122223333.dkr.ecr.eu-west-1.amazonaws.com/img:1")
+                    .build(),
+            )
+            .concurrency(
+                Concurrency::builder()
+                    .reserved_concurrent_executions(0)
+                    .build(),
+            )
+            .build();
+        let object = function_object(
+            "eu-west-1",
+            &output,
+            "",
+            "$LATEST",
+            &format!("{arn}:$LATEST"),
+        );
+        let a = &object.attributes;
+        assert_eq!(a["package_type"], "Image");
+        assert_eq!(
+            a["image_uri"],
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/img:1"
+        );
+        assert_eq!(
+            a["image_config"],
+            json!([{"command": ["app.handler"], "entry_point": [], "working_directory": ""}])
+        );
+        assert_eq!(
+            a["vpc_config"],
+            json!([{"ipv6_allowed_for_dual_stack": false, "security_group_ids": ["sg-1"], "subnet_ids": ["subnet-1"], "vpc_id": "vpc-1"}])
+        );
+        assert_eq!(
+            a["dead_letter_config"],
+            json!([{"target_arn": "arn:aws:sqs:eu-west-1:111122223333:dlq"}])
+        );
+        assert_eq!(
+            a["snap_start"],
+            json!([{"apply_on": "PublishedVersions", "optimization_status": "On"}])
+        );
+        assert_eq!(
+            a["logging_config"],
+            json!([{"application_log_level": "", "log_format": "JSON", "log_group": "/aws/lambda/img", "system_log_level": "WARN"}])
+        );
+        assert_eq!(
+            a["file_system_config"],
+            json!([{"arn": "arn:aws:elasticfilesystem:eu-west-1:111122223333:access-point/fsap-1", "local_mount_path": "/mnt/data"}])
+        );
+        assert_eq!(
+            a["layers"],
+            json!(["arn:aws:lambda:eu-west-1:111122223333:layer:l:3"])
+        );
+        assert_eq!(
+            a["reserved_concurrent_executions"], 0,
+            "0 is throttled, not unreserved"
+        );
+        assert_eq!(a["environment"], Value::Null);
+        assert_eq!(a["tracing_config"], json!([{"mode": "PassThrough"}]));
+    }
+
     #[test]
     fn invoke_arns_go_through_api_gateway() {
         assert_eq!(
