@@ -6,7 +6,8 @@
 //! latest version (`version`, `qualified_arn`) needs no per-function
 //! `ListVersionsByFunction`. Then per function, a few at a time, the two calls
 //! the API forces: `GetFunction` (configuration, tags and reserved concurrency
-//! in one answer; neither tags nor concurrency are in the listing) and, for
+//! in one answer; neither tags nor concurrency are in the listing; the tags
+//! only for callers granted `lambda:ListTags`, so the policy grants it) and, for
 //! zip packages, `GetFunctionCodeSigningConfig` (the provider stores
 //! `code_signing_config_arn`, which nothing else returns per function; moto
 //! 5.1.22 does not serve `ListCodeSigningConfigs`, which would be cheaper).
@@ -59,10 +60,13 @@ static RULES_FUNCTION: TypeRules = TypeRules {
 
 pub static LAMBDA_FUNCTION: TypeDef = TypeDef {
     rules: &RULES_FUNCTION,
+    // lambda:ListTags is never called: GetFunction returns the tags only to
+    // callers that hold it.
     actions: &[
         "lambda:GetFunction",
         "lambda:GetFunctionCodeSigningConfig",
         "lambda:ListFunctions",
+        "lambda:ListTags",
     ],
     list: list_functions,
 };
@@ -126,6 +130,12 @@ fn list_functions(ctx: &RegionContext) -> ListFuture<'_> {
                         .send()
                         .await
                         .map_err(|e| CollectError::from_sdk("lambda:GetFunction", e))?;
+                    // GetFunction answers tags only to callers also allowed
+                    // lambda:ListTags, and otherwise says why instead of failing:
+                    // an empty tag map here would be false drift.
+                    if let Some(e) = function.tags_error() {
+                        return Err(tags_error(&name, e));
+                    }
                     let zip = function
                         .configuration()
                         .and_then(|c| c.package_type())
@@ -174,6 +184,23 @@ fn list_functions(ctx: &RegionContext) -> ListFuture<'_> {
         }
         Ok(out)
     })
+}
+
+fn tags_error(function: &str, e: &aws_sdk_lambda::types::TagsError) -> CollectError {
+    let kind = if e.error_code().contains("AccessDenied") {
+        crate::aws::ErrorKind::AccessDenied
+    } else {
+        crate::aws::ErrorKind::Other
+    };
+    CollectError::new(
+        kind,
+        format!(
+            "lambda:ListTags: {}: {} (function {function}); GetFunction returns tags only with \
+             lambda:ListTags granted (packaging/aws-iam-policy.json lists every action driftd needs)",
+            e.error_code(),
+            e.message()
+        ),
+    )
 }
 
 /// Each function's latest version and its qualified ARN, as the provider reads
@@ -529,6 +556,22 @@ mod tests {
         );
         assert_eq!(a["environment"], Value::Null);
         assert_eq!(a["tracing_config"], json!([{"mode": "PassThrough"}]));
+    }
+
+    #[test]
+    fn tags_withheld_for_want_of_list_tags_are_a_denied_call() {
+        let e = aws_sdk_lambda::types::TagsError::builder()
+            .error_code("AccessDeniedException")
+            .message("not authorized to perform: lambda:ListTags")
+            .build()
+            .unwrap();
+        let error = tags_error("api", &e);
+        assert_eq!(error.kind, crate::aws::ErrorKind::AccessDenied);
+        assert!(
+            error.message.starts_with("lambda:ListTags: "),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
