@@ -1,8 +1,11 @@
 //! The one integration-test binary: every test module links once.
 
 mod aws_compute;
+mod aws_elb;
 mod aws_iam;
 mod aws_kms;
+mod aws_lambda;
+mod aws_logs;
 mod aws_net;
 mod aws_rds;
 mod aws_s3;

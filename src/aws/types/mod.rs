@@ -3,8 +3,11 @@
 //! line here registers it.
 
 pub mod compute;
+pub mod elb;
 pub mod iam;
 pub mod kms;
+pub mod lambda;
+pub mod logs;
 pub mod net;
 pub mod rds;
 pub mod s3;
@@ -55,6 +58,11 @@ pub static ALL: &[&TypeDef] = &[
     &rds::RDS_CLUSTER,
     &kms::KMS_KEY,
     &kms::KMS_ALIAS,
+    &lambda::LAMBDA_FUNCTION,
+    &logs::LOG_GROUP,
+    &elb::LB,
+    &elb::LB_TARGET_GROUP,
+    &elb::LB_LISTENER,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
