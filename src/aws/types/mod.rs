@@ -2,8 +2,13 @@
 //! local change: its module holds its lister, id, mapping and rules, and one
 //! line here registers it.
 
+pub mod dynamodb;
+pub mod ecr;
 pub mod iam;
+pub mod messaging;
 pub mod net;
+mod per_resource;
+pub mod route53;
 pub mod sg;
 
 use super::TypeDef;
@@ -36,6 +41,12 @@ pub static ALL: &[&TypeDef] = &[
     &sg::SECURITY_GROUP_RULE,
     &sg::VPC_SECURITY_GROUP_INGRESS_RULE,
     &sg::VPC_SECURITY_GROUP_EGRESS_RULE,
+    &route53::ROUTE53_ZONE,
+    &route53::ROUTE53_RECORD,
+    &dynamodb::DYNAMODB_TABLE,
+    &messaging::SQS_QUEUE,
+    &messaging::SNS_TOPIC,
+    &ecr::ECR_REPOSITORY,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
