@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test module links once.
 
 mod aws_iam;
+mod aws_misc;
 mod aws_net;
 mod aws_sg;
 mod cli;
