@@ -134,7 +134,10 @@ async fn read_table(
                 if is_not_found(&e) {
                     Ok(None)
                 } else {
-                    Err(CollectError::from_sdk("dynamodb:DescribeContinuousBackups", e))
+                    Err(CollectError::from_sdk(
+                        "dynamodb:DescribeContinuousBackups",
+                        e,
+                    ))
                 }
             })
     };
@@ -202,8 +205,12 @@ fn is_not_found<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    e.as_service_error()
-        .is_some_and(|s| matches!(s.code(), Some("ResourceNotFoundException" | "TableNotFoundException")))
+    e.as_service_error().is_some_and(|s| {
+        matches!(
+            s.code(),
+            Some("ResourceNotFoundException" | "TableNotFoundException")
+        )
+    })
 }
 
 /// A table in the provider's shape. Absent settings are the provider's zero

@@ -295,20 +295,44 @@ where
 /// The topic attributes the provider maps one to one (state name, API name),
 /// strings first, then the numbers.
 const TOPIC_TEXT: &[(&str, &str)] = &[
-    ("application_failure_feedback_role_arn", "ApplicationFailureFeedbackRoleArn"),
-    ("application_success_feedback_role_arn", "ApplicationSuccessFeedbackRoleArn"),
+    (
+        "application_failure_feedback_role_arn",
+        "ApplicationFailureFeedbackRoleArn",
+    ),
+    (
+        "application_success_feedback_role_arn",
+        "ApplicationSuccessFeedbackRoleArn",
+    ),
     ("archive_policy", "ArchivePolicy"),
     ("beginning_archive_time", "BeginningArchiveTime"),
     ("delivery_policy", "DeliveryPolicy"),
     ("display_name", "DisplayName"),
     ("fifo_throughput_scope", "FifoThroughputScope"),
-    ("firehose_failure_feedback_role_arn", "FirehoseFailureFeedbackRoleArn"),
-    ("firehose_success_feedback_role_arn", "FirehoseSuccessFeedbackRoleArn"),
-    ("http_failure_feedback_role_arn", "HTTPFailureFeedbackRoleArn"),
-    ("http_success_feedback_role_arn", "HTTPSuccessFeedbackRoleArn"),
+    (
+        "firehose_failure_feedback_role_arn",
+        "FirehoseFailureFeedbackRoleArn",
+    ),
+    (
+        "firehose_success_feedback_role_arn",
+        "FirehoseSuccessFeedbackRoleArn",
+    ),
+    (
+        "http_failure_feedback_role_arn",
+        "HTTPFailureFeedbackRoleArn",
+    ),
+    (
+        "http_success_feedback_role_arn",
+        "HTTPSuccessFeedbackRoleArn",
+    ),
     ("kms_master_key_id", "KmsMasterKeyId"),
-    ("lambda_failure_feedback_role_arn", "LambdaFailureFeedbackRoleArn"),
-    ("lambda_success_feedback_role_arn", "LambdaSuccessFeedbackRoleArn"),
+    (
+        "lambda_failure_feedback_role_arn",
+        "LambdaFailureFeedbackRoleArn",
+    ),
+    (
+        "lambda_success_feedback_role_arn",
+        "LambdaSuccessFeedbackRoleArn",
+    ),
     ("owner", "Owner"),
     ("policy", "Policy"),
     ("sqs_failure_feedback_role_arn", "SQSFailureFeedbackRoleArn"),
@@ -317,12 +341,27 @@ const TOPIC_TEXT: &[(&str, &str)] = &[
 ];
 
 const TOPIC_NUMBERS: &[(&str, &str)] = &[
-    ("application_success_feedback_sample_rate", "ApplicationSuccessFeedbackSampleRate"),
-    ("firehose_success_feedback_sample_rate", "FirehoseSuccessFeedbackSampleRate"),
-    ("http_success_feedback_sample_rate", "HTTPSuccessFeedbackSampleRate"),
-    ("lambda_success_feedback_sample_rate", "LambdaSuccessFeedbackSampleRate"),
+    (
+        "application_success_feedback_sample_rate",
+        "ApplicationSuccessFeedbackSampleRate",
+    ),
+    (
+        "firehose_success_feedback_sample_rate",
+        "FirehoseSuccessFeedbackSampleRate",
+    ),
+    (
+        "http_success_feedback_sample_rate",
+        "HTTPSuccessFeedbackSampleRate",
+    ),
+    (
+        "lambda_success_feedback_sample_rate",
+        "LambdaSuccessFeedbackSampleRate",
+    ),
     ("signature_version", "SignatureVersion"),
-    ("sqs_success_feedback_sample_rate", "SQSSuccessFeedbackSampleRate"),
+    (
+        "sqs_success_feedback_sample_rate",
+        "SQSSuccessFeedbackSampleRate",
+    ),
 ];
 
 const TOPIC_FLAGS: &[(&str, &str)] = &[
@@ -424,7 +463,10 @@ mod tests {
     #[test]
     fn a_queue_without_encryption_settings_has_the_provider_defaults() {
         let attributes = HashMap::from([
-            (QueueAttributeName::QueueArn, "arn:aws:sqs:us-east-1:123456789012:q".to_string()),
+            (
+                QueueAttributeName::QueueArn,
+                "arn:aws:sqs:us-east-1:123456789012:q".to_string(),
+            ),
             (QueueAttributeName::VisibilityTimeout, "30".to_string()),
         ]);
         let q = queue_attributes(

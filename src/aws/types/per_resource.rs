@@ -77,7 +77,10 @@ mod tests {
     async fn one_failed_call_fails_the_listing() {
         let result = each_bounded((0..10u32).collect(), |n| async move {
             if n == 7 {
-                Err(CollectError::new(ErrorKind::AccessDenied, "sqs:ListQueueTags: denied"))
+                Err(CollectError::new(
+                    ErrorKind::AccessDenied,
+                    "sqs:ListQueueTags: denied",
+                ))
             } else {
                 Ok(Some(n))
             }

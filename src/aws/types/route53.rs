@@ -59,7 +59,12 @@ pub static ROUTE53_ZONE: TypeDef = TypeDef {
 
 /// A VPC associated through an `aws_route53_zone_association` is compared
 /// through that resource, not again in the zone's `vpc` set.
-fn remove_zone_association(desired: &mut Value, live: &mut Value, _child_type: &str, child: &Value) {
+fn remove_zone_association(
+    desired: &mut Value,
+    live: &mut Value,
+    _child_type: &str,
+    child: &Value,
+) {
     let Some(vpc_id) = child["vpc_id"].as_str() else {
         return;
     };
@@ -82,7 +87,10 @@ fn list_zones(ctx: &RegionContext) -> ListFuture<'_> {
     Box::pin(async move {
         let zones = hosted_zones(ctx).await?;
         let records = record_sets(ctx).await?;
-        let ids: Vec<String> = zones.iter().map(|z| clean_zone_id(z.id()).to_string()).collect();
+        let ids: Vec<String> = zones
+            .iter()
+            .map(|z| clean_zone_id(z.id()).to_string())
+            .collect();
         let tags = zone_tags(ctx, &ids).await?;
         let route53 = ctx.route53().clone();
         let details = each_bounded(ids, move |id| {
@@ -91,7 +99,12 @@ fn list_zones(ctx: &RegionContext) -> ListFuture<'_> {
                 match route53.get_hosted_zone().id(&id).send().await {
                     Ok(out) => Ok(Some((id, out))),
                     // Deleted since it was listed: gone, like one never listed.
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_hosted_zone()) => Ok(None),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_hosted_zone()) =>
+                    {
+                        Ok(None)
+                    }
                     Err(e) => Err(CollectError::from_sdk("route53:GetHostedZone", e)),
                 }
             }
@@ -409,14 +422,22 @@ async fn record_sets(
 ) -> Result<Arc<HashMap<String, Vec<ResourceRecordSet>>>, CollectError> {
     ctx.shared("route53:ListResourceRecordSets", || async {
         let zones = hosted_zones(ctx).await?;
-        let ids: Vec<String> = zones.iter().map(|z| clean_zone_id(z.id()).to_string()).collect();
+        let ids: Vec<String> = zones
+            .iter()
+            .map(|z| clean_zone_id(z.id()).to_string())
+            .collect();
         let route53 = ctx.route53().clone();
         let lists = each_bounded(ids, move |id| {
             let route53 = route53.clone();
             async move {
                 match zone_record_sets(&route53, &id).await {
                     Ok(records) => Ok(Some((id, records))),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_hosted_zone()) => Ok(None),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_hosted_zone()) =>
+                    {
+                        Ok(None)
+                    }
                     Err(e) => Err(CollectError::from_sdk("route53:ListResourceRecordSets", e)),
                 }
             }
@@ -499,7 +520,9 @@ fn decode_escapes(name: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'\\'
             && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
         {
             let value = (bytes[i + 1] - b'0') as u32 * 64
                 + (bytes[i + 2] - b'0') as u32 * 8
@@ -537,7 +560,10 @@ mod tests {
         assert_eq!(record_name("www.example.com."), "www.example.com");
         assert_eq!(record_name("."), ".");
         assert_eq!(record_name("a\\100b.example.com."), "a@b.example.com");
-        assert_eq!(alias_name("DualStack.My-LB-1.eu-west-1.elb.amazonaws.com."), "dualstack.my-lb-1.eu-west-1.elb.amazonaws.com");
+        assert_eq!(
+            alias_name("DualStack.My-LB-1.eu-west-1.elb.amazonaws.com."),
+            "dualstack.my-lb-1.eu-west-1.elb.amazonaws.com"
+        );
     }
 
     #[test]
@@ -582,7 +608,12 @@ mod tests {
     fn a_zone_association_owns_its_vpc() {
         let mut desired = json!({"vpc": [{"vpc_id": "vpc-1", "vpc_region": "us-east-1"}]});
         let mut live = json!({"vpc": [{"vpc_id": "vpc-1", "vpc_region": "us-east-1"}, {"vpc_id": "vpc-2", "vpc_region": "us-east-1"}]});
-        remove_zone_association(&mut desired, &mut live, "aws_route53_zone_association", &json!({"zone_id": "Z1", "vpc_id": "vpc-2"}));
+        remove_zone_association(
+            &mut desired,
+            &mut live,
+            "aws_route53_zone_association",
+            &json!({"zone_id": "Z1", "vpc_id": "vpc-2"}),
+        );
         assert_eq!(desired, live);
     }
 }
