@@ -1160,7 +1160,19 @@ fn state_differences(ws: &Workspace, inventory: &LiveInventory) -> (Vec<String>,
                 let state_value = desired.get(name).unwrap_or(&Value::Null);
                 let empty =
                     |v: &Value| v.is_null() || v == "" || v == &json!([]) || v == &json!({});
-                if state_value != live_value && !(empty(state_value) && empty(live_value)) {
+                // JSON text (policies) is compared as JSON: the diff compares
+                // policies by meaning, and AWS spells them its own way.
+                let as_json = |v: &Value| {
+                    v.as_str()
+                        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                        .filter(Value::is_object)
+                };
+                let same_json =
+                    as_json(state_value).is_some() && as_json(state_value) == as_json(live_value);
+                if state_value != live_value
+                    && !(empty(state_value) && empty(live_value))
+                    && !same_json
+                {
                     found.push(format!(
                         "{t} {id} {name}: state {state_value} live {live_value}"
                     ));
