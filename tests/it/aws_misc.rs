@@ -5,6 +5,7 @@
 //! drift, equal the live mapping after a refresh, and whose out-of-band
 //! changes driftd must name as Terraform's refresh-only plan does.
 
+use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 use crate::support::terraform::{DriftKind, Workspace};
 use aws_sdk_dynamodb::types::{
@@ -19,7 +20,7 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use driftd::aws::types::{dynamodb, ecr, messaging, route53};
-use driftd::aws::{CollectOptions, TypeDef, collect};
+use driftd::aws::{CallStats, CollectOptions, TypeDef, collect};
 use driftd::config::{AwsAccount, AwsScope};
 use driftd::diff::{DiffOptions, DiffReport, Drift, diff};
 use driftd::live::{GLOBAL, Listing, LiveInventory, TypeRules};
@@ -54,7 +55,7 @@ fn rules(resource_type: &str) -> Option<&'static TypeRules> {
 /// driftd lists through this proxy, which forwards everything to moto and
 /// rewrites CDATA sections as escaped text. Terraform talks to moto directly.
 async fn start_cdata_proxy(upstream: String) -> String {
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let client = client.clone();
         let upstream = upstream.clone();
@@ -119,6 +120,15 @@ async fn list(moto: &MotoServer) -> LiveInventory {
 }
 
 async fn list_at(endpoint: String) -> LiveInventory {
+    let (inventory, _) = collect_at(endpoint).await;
+    for c in &inventory.coverage {
+        assert_eq!(c.listing, Listing::Complete, "{c:?}");
+    }
+    inventory
+}
+
+/// Lists the misc types at `endpoint`; every listing reported, whatever its outcome.
+async fn collect_at(endpoint: String) -> (LiveInventory, std::sync::Arc<CallStats>) {
     let scope = AwsScope {
         regions: vec![REGION.to_string()],
         accounts: vec![AwsAccount {
@@ -135,9 +145,9 @@ async fn list_at(endpoint: String) -> LiveInventory {
         initial_backoff: Duration::from_millis(10),
         ..CollectOptions::default()
     };
-    let (inventory, _) = collect(&scope, &MISC, &options, &SecretKey::from_bytes([7; 32])).await;
+    let (inventory, stats) =
+        collect(&scope, &MISC, &options, &SecretKey::from_bytes([7; 32])).await;
     for c in &inventory.coverage {
-        assert_eq!(c.listing, Listing::Complete, "{c:?}");
         let expected_region = if c.resource_type.starts_with("aws_route53") {
             GLOBAL
         } else {
@@ -146,7 +156,7 @@ async fn list_at(endpoint: String) -> LiveInventory {
         assert_eq!(c.region, expected_region, "{c:?}");
     }
     assert_eq!(inventory.coverage.len(), MISC.len());
-    inventory
+    (inventory, stats)
 }
 
 /// The live objects of one type, by id.
@@ -1077,6 +1087,133 @@ async fn moto_route53_values_need_the_cdata_proxy() {
             .all(|v| v.as_str().is_some_and(|v| v.starts_with("ns-"))),
         "{ns}"
     );
+}
+
+/// `ListResourceRecordSets` pages by (name, type, identifier), not by token:
+/// a zone with more records than one page holds is read whole, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_sets_are_read_over_several_pages() {
+    let moto = MotoServer::start();
+    let r53 = aws_sdk_route53::Client::new(&moto.sdk_config().await);
+    let zone = r53
+        .create_hosted_zone()
+        .name("many.example")
+        .caller_reference("many")
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    // 350 records: more than the 300 a page holds.
+    let changes: Vec<Change> = (0..350)
+        .map(|n| {
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(
+                    ResourceRecordSet::builder()
+                        .name(format!("host{n:03}.many.example."))
+                        .r#type(RrType::A)
+                        .ttl(60)
+                        .resource_records(
+                            ResourceRecord::builder()
+                                .value(format!("10.0.{}.{}", n / 250, n % 250))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .set_changes(Some(changes))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let proxy = FaultProxy::start(&start_cdata_proxy(moto.endpoint_url()).await);
+    let (inventory, _) = collect_at(proxy.endpoint_url()).await;
+    assert!(!inventory.is_partial(), "{:?}", inventory.coverage);
+    let records = objects(&inventory, "aws_route53_record");
+    assert_eq!(records.len(), 352, "350 records, the SOA and the NS");
+    assert_eq!(
+        records[&format!("{zone_id}_host349.many.example_A")]["records"],
+        json!(["10.0.1.99"])
+    );
+    // Two pages of records for the zone, read once for both Route 53 types.
+    let record_pages = proxy
+        .counts()
+        .iter()
+        .filter(|(call, _)| call.service == "route53" && call.operation.contains("/rrset"))
+        .map(|(_, n)| *n)
+        .sum::<usize>();
+    assert_eq!(record_pages, 2, "{:#?}", proxy.counts());
+}
+
+/// A detail call that fails makes its type's listing unknown, never a short
+/// list; the other types are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_detail_call_makes_the_listing_unknown() {
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    for name in ["a", "b", "c"] {
+        sqs.create_queue().queue_name(name).send().await.unwrap();
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    ddb.create_table()
+        .table_name("t")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(&moto.endpoint_url());
+    proxy.fault_operation("sqs", "ListQueueTags", Fault::Deny);
+    proxy.fault_operation("dynamodb", "DescribeTimeToLive", Fault::Deny);
+    let (inventory, _) = collect_at(proxy.endpoint_url()).await;
+    for c in &inventory.coverage {
+        match c.resource_type.as_str() {
+            "aws_sqs_queue" | "aws_dynamodb_table" => {
+                let Listing::Unknown { reason } = &c.listing else {
+                    panic!("{c:?}");
+                };
+                assert!(
+                    reason.contains("sqs:ListQueueTags")
+                        || reason.contains("dynamodb:DescribeTimeToLive"),
+                    "{reason}"
+                );
+            }
+            _ => assert_eq!(c.listing, Listing::Complete, "{c:?}"),
+        }
+    }
+    assert!(objects(&inventory, "aws_sqs_queue").is_empty());
+    assert!(objects(&inventory, "aws_dynamodb_table").is_empty());
 }
 
 // ---------------------------------------------------------------------------
