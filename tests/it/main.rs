@@ -6,6 +6,7 @@ mod aws_iam;
 mod aws_kms;
 mod aws_lambda;
 mod aws_logs;
+mod aws_misc;
 mod aws_net;
 mod aws_rds;
 mod aws_s3;

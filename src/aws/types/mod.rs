@@ -3,13 +3,18 @@
 //! line here registers it.
 
 pub mod compute;
+pub mod dynamodb;
+pub mod ecr;
 pub mod elb;
 pub mod iam;
 pub mod kms;
 pub mod lambda;
 pub mod logs;
+pub mod messaging;
 pub mod net;
+mod per_resource;
 pub mod rds;
+pub mod route53;
 pub mod s3;
 pub mod sg;
 
@@ -63,6 +68,12 @@ pub static ALL: &[&TypeDef] = &[
     &elb::LB,
     &elb::LB_TARGET_GROUP,
     &elb::LB_LISTENER,
+    &route53::ROUTE53_ZONE,
+    &route53::ROUTE53_RECORD,
+    &dynamodb::DYNAMODB_TABLE,
+    &messaging::SQS_QUEUE,
+    &messaging::SNS_TOPIC,
+    &ecr::ECR_REPOSITORY,
 ];
 
 /// The diff's rules for a resource type, if driftd supports it.
