@@ -27,7 +27,7 @@
 //! device mapping has the true value, so that is the one read); gp3 volumes
 //! have no `Throughput`; key pairs' public keys end with a newline.
 
-use crate::aws::types::net::{DEFAULT_MARKER, normalize_tags};
+use crate::aws::types::net::{DEFAULT_MARKER, drop_unreturned, normalize_tags};
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_ec2::types::{
@@ -154,6 +154,24 @@ fn remove_attached_volume(
 ///   like the resource's own `tags_all`.
 fn normalize_instance(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    // AWS returns these blocks for every instance; a response without them
+    // (an emulator) does not know them.
+    drop_unreturned(
+        desired,
+        live,
+        &[
+            "capacity_reservation_specification",
+            "cpu_core_count",
+            "cpu_threads_per_core",
+            "cpu_options",
+            "enclave_options",
+        ],
+    );
+    // Providers before 4.x wrote null for an instance outside a partition
+    // placement group; 5.x writes 0.
+    if desired.get("placement_partition_number") == Some(&Value::Null) {
+        desired["placement_partition_number"] = json!(0);
+    }
     let configured_indexes: Vec<Value> = desired
         .get("network_interface")
         .and_then(Value::as_array)

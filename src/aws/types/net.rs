@@ -231,6 +231,8 @@ pub static SUBNET: TypeDef = TypeDef {
 
 fn normalize_subnet(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    // AWS returns `PrivateDnsNameOptionsOnLaunch` for every subnet.
+    drop_unreturned(desired, live, &["private_dns_hostname_type_on_launch"]);
     for v in [desired, live] {
         canonical_cidr_at(v, "ipv6_cidr_block");
     }
@@ -1016,18 +1018,65 @@ static RULES_EIP: TypeRules = TypeRules {
     ],
     sensitive: &[],
     sets: &[],
-    normalize: normalize_tags,
+    normalize: normalize_eip,
     is_default: never_default,
     desired_parts: None,
-    folds: &[Fold {
-        child_types: &["aws_eip_association"],
-        parent_id_attribute: "allocation_id",
-        remove_child: remove_eip_association,
-    }],
+    folds: &[
+        Fold {
+            child_types: &["aws_eip_association"],
+            parent_id_attribute: "allocation_id",
+            remove_child: remove_eip_association,
+        },
+        // A NAT gateway attaches its address itself: the address's state,
+        // written when it was allocated (before the gateway existed), says
+        // "not associated" until Terraform refreshes it.
+        Fold {
+            child_types: &["aws_nat_gateway"],
+            parent_id_attribute: "allocation_id",
+            remove_child: remove_eip_association,
+        },
+    ],
 };
 
-/// An `aws_eip_association` manages where the address points: compared through
-/// it, and never as a change of the address (whose state may predate it).
+/// - `allocation_id`: providers before 3.x left it null in state (it always
+///   equals the id of a VPC address); null is not compared.
+/// - `network_border_group`, `public_ipv4_pool`: AWS returns them for every
+///   address; a response without them (an emulator) does not know them.
+fn normalize_eip(desired: &mut Value, live: &mut Value) {
+    normalize_tags(desired, live);
+    if desired.get("allocation_id") == Some(&Value::Null)
+        && let Some(object) = live.as_object_mut()
+    {
+        object.remove("allocation_id");
+    }
+    drop_unreturned(desired, live, &["network_border_group", "public_ipv4_pool"]);
+}
+
+/// Removes from both sides the attributes the API response lacked (live is
+/// null, `""` or `[]`) although AWS returns them for every object of the type:
+/// the live side does not know them, and unknown is not drift. Only for
+/// attributes that cannot be emptied by a change.
+pub fn drop_unreturned(desired: &mut Value, live: &mut Value, keys: &[&str]) {
+    for key in keys {
+        let unreturned = match live.get(*key) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if unreturned {
+            for side in [&mut *desired, &mut *live] {
+                if let Some(object) = side.as_object_mut() {
+                    object.remove(*key);
+                }
+            }
+        }
+    }
+}
+
+/// An `aws_eip_association` (or a NAT gateway) manages where the address
+/// points: compared through it, and never as a change of the address (whose
+/// state may predate it).
 fn remove_eip_association(
     desired: &mut Value,
     live: &mut Value,

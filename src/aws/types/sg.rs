@@ -1102,10 +1102,17 @@ fn normalize_security_group_rule(desired: &mut Value, live: &mut Value) {
             .and_then(Value::as_str)
             .map(|g| json!(unqualified(g)))
             .unwrap_or(Value::Null);
+        // A rule whose source is its own group is one AWS rule whether the
+        // configuration wrote `self = true` or named the group as the source
+        // (terraform-aws-eks 13.x did the latter): both read as `self`.
+        let own = own.unwrap_or_default();
+        if !own.is_null() && source == own {
+            obj.insert("self".to_string(), json!(true));
+        }
         let is_self = obj.get("self").and_then(Value::as_bool) == Some(true);
         obj.insert(
             "source_security_group_id".to_string(),
-            if is_self && source == own.unwrap_or_default() {
+            if is_self && source == own {
                 Value::Null
             } else {
                 source
