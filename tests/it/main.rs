@@ -6,6 +6,7 @@ mod aws_net;
 mod aws_sg;
 mod cli;
 mod config;
+mod corpus_live;
 mod diff;
 mod graph;
 mod harness;
