@@ -1311,6 +1311,21 @@ mod tests {
     }
 
     #[test]
+    fn older_instance_shapes_are_not_drift() {
+        // aws-ec2-sg-vpc-module.tfstate (provider 3.x): a null partition
+        // number; blocks a response (moto) left out are not known live.
+        let mut desired = json!({"placement_partition_number": null, "cpu_core_count": 1, "cpu_threads_per_core": 1, "enclave_options": [{"enabled": false}], "capacity_reservation_specification": [{"capacity_reservation_preference": "open", "capacity_reservation_target": []}], "tags": {}});
+        let mut live = json!({"placement_partition_number": 0, "cpu_core_count": null, "cpu_threads_per_core": null, "enclave_options": [], "capacity_reservation_specification": [], "tags": {}});
+        normalize_instance(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        // Returned, they are compared.
+        let mut desired = json!({"cpu_core_count": 1, "tags": {}});
+        let mut live = json!({"cpu_core_count": 2, "tags": {}});
+        normalize_instance(&mut desired, &mut live);
+        assert_ne!(desired, live);
+    }
+
+    #[test]
     fn user_data_is_stored_as_the_digest_of_its_content() {
         // "#!/bin/bash\necho hi\n" in base64, as DescribeInstanceAttribute answers.
         let b64 = aws_smithy_types::base64::encode("#!/bin/bash\necho hi\n");

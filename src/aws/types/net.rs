@@ -1413,6 +1413,46 @@ mod tests {
     }
 
     #[test]
+    fn a_nat_gateway_attaches_its_address() {
+        // aws-eks-blueprints-base.tfstate: the address's state was written
+        // before the NAT gateway using it existed.
+        let fold = RULES_EIP
+            .folds
+            .iter()
+            .find(|f| f.child_types.contains(&"aws_nat_gateway"))
+            .expect("a NAT gateway folds into its address");
+        assert_eq!(fold.parent_id_attribute, "allocation_id");
+        let mut desired = json!({"id": "eipalloc-1", "association_id": "", "network_interface": "", "private_ip": "", "private_dns": null});
+        let mut live = json!({"id": "eipalloc-1", "association_id": "eipassoc-1", "network_interface": "eni-1", "private_ip": "10.1.0.21", "private_dns": "ip-10-1-0-21.ec2.internal"});
+        (fold.remove_child)(
+            &mut desired,
+            &mut live,
+            "aws_nat_gateway",
+            &json!({"allocation_id": "eipalloc-1", "subnet_id": "subnet-1"}),
+        );
+        assert_eq!(desired, live);
+    }
+
+    #[test]
+    fn older_eip_shapes_are_not_drift() {
+        // aws-eks-lon-kinbal-tf013.tfstate (provider 3.x): `allocation_id` null;
+        // a response without `NetworkBorderGroup` / `PublicIpv4Pool` (moto).
+        let mut desired = json!({"id": "eipalloc-1", "allocation_id": null, "network_border_group": "us-east-1", "public_ipv4_pool": "amazon", "tags": null});
+        let mut live = json!({"id": "eipalloc-1", "allocation_id": "eipalloc-1", "network_border_group": "", "public_ipv4_pool": "", "tags": {}});
+        normalize_eip(&mut desired, &mut live);
+        assert_eq!(
+            desired,
+            json!({"id": "eipalloc-1", "allocation_id": null, "tags": {}})
+        );
+        assert_eq!(live, json!({"id": "eipalloc-1", "tags": {}}));
+        // Returned, they are compared.
+        let mut desired = json!({"network_border_group": "us-east-1"});
+        let mut live = json!({"network_border_group": "us-west-2-lax-1"});
+        normalize_eip(&mut desired, &mut live);
+        assert_ne!(desired, live);
+    }
+
+    #[test]
     fn system_tags_are_not_tags() {
         let tag = |k: &str| Tag::builder().key(k).value("v").build();
         assert_eq!(

@@ -410,3 +410,18 @@ async fn a_repeated_token_ends_the_listing_as_unknown() {
     let e = result.unwrap_err();
     assert!(e.message.contains("twice"), "{}", e.message);
 }
+
+#[test]
+fn a_rule_naming_its_own_group_as_source_is_self() {
+    // aws-eks-lon-kinbal-tf013.tfstate (terraform-aws-eks 13.x):
+    // `workers_ingress_self` names its own group as the source, `self = false`.
+    let mut desired = json!({"cidr_blocks": [], "description": "Allow node to communicate with each other.", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_group_id": "sg-01fa98f377ef19cd0", "self": false, "source_security_group_id": "sg-01fa98f377ef19cd0", "to_port": 65535, "type": "ingress"});
+    let mut live = json!({"cidr_blocks": [], "description": "Allow node to communicate with each other.", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_group_id": "sg-01fa98f377ef19cd0", "self": true, "source_security_group_id": null, "to_port": 0, "type": "ingress"});
+    normalize_security_group_rule(&mut desired, &mut live);
+    assert_eq!(desired, live);
+    // Another group as the source stays another group.
+    let mut desired = json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "security_group_id": "sg-1", "self": false, "source_security_group_id": "sg-2", "type": "ingress"});
+    let mut live = json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "security_group_id": "sg-1", "self": true, "source_security_group_id": null, "type": "ingress"});
+    normalize_security_group_rule(&mut desired, &mut live);
+    assert_ne!(desired, live);
+}
