@@ -101,8 +101,9 @@ fn managed_types(state: &Path) -> BTreeMap<String, usize> {
     let mut types = BTreeMap::new();
     for r in state["resources"].as_array().unwrap() {
         if r["mode"] == "managed" {
-            *types.entry(r["type"].as_str().unwrap().to_string()).or_default() +=
-                r["instances"].as_array().map_or(0, Vec::len);
+            *types
+                .entry(r["type"].as_str().unwrap().to_string())
+                .or_default() += r["instances"].as_array().map_or(0, Vec::len);
         }
     }
     types
@@ -124,7 +125,10 @@ fn materialise_and_scan(name: &str) -> Result<(Materialised, i32, Value), String
     assert!(text.contains(&regions), "{text}");
     std::fs::write(
         &config,
-        text.replace(&regions, &format!("regions = [\"{}\"]", materialised.region)),
+        text.replace(
+            &regions,
+            &format!("regions = [\"{}\"]", materialised.region),
+        ),
     )
     .unwrap();
     let (code, report) = scan(&config);
@@ -163,7 +167,11 @@ fn problems(name: &str) -> Vec<String> {
             materialised.support
         ));
     }
-    let expected_code = if materialised.support.is_empty() { 0 } else { 2 };
+    let expected_code = if materialised.support.is_empty() {
+        0
+    } else {
+        2
+    };
     if code != expected_code {
         problems.push(format!("exit code {code}, expected {expected_code}"));
     }
