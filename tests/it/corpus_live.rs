@@ -20,6 +20,8 @@ const CORPUS_STATES: &[&str] = &[
     "aws-eks-plane-nodegroups.tfstate",
     "aws-eks-blueprints-base.tfstate",
     "aws-eks-lon-kinbal-tf013.tfstate",
+    // aws-us-gov, moved to the aws partition (the script's rule 6).
+    "aws-cms-npd-ecs-rds-tf113.tfstate",
 ];
 
 /// States the script already materialises but whose types driftd does not
