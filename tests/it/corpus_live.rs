@@ -22,6 +22,10 @@ const CORPUS_STATES: &[&str] = &[
     "aws-eks-lon-kinbal-tf013.tfstate",
     // aws-us-gov, moved to the aws partition (the script's rule 6).
     "aws-cms-npd-ecs-rds-tf113.tfstate",
+    // Upgraded from Terraform 0.11: `attributes_flat` (the script's rule 7).
+    "aws-21-security-groups-terraformer-upgraded.tfstate.backup",
+    "aws-eks-blueprints-addons-helm.tfstate.backup",
+    "aws-rds-sensitive-tf19.tfstate",
 ];
 
 /// States the script already materialises but whose types driftd does not

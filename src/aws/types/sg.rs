@@ -655,6 +655,16 @@ fn str_of<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// A boolean, also as the string a state upgraded from Terraform 0.11 holds
+/// (`attributes_flat` keeps every leaf as a string: `"self": "true"`).
+fn is_true(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
 fn int_of(v: &Value, name: &str) -> Option<i64> {
     v.get(name).and_then(|p| {
         p.as_i64()
@@ -691,7 +701,7 @@ fn listed_atoms(rule: &Value, egress: bool, own_group: &str) -> Vec<Atom> {
     );
     let mut groups = strings(rule.get("security_groups"));
     groups.extend(str_of(rule, "source_security_group_id").map(str::to_string));
-    if rule.get("self").and_then(Value::as_bool) == Some(true) {
+    if is_true(rule.get("self")) {
         sources.push(Source::SelfGroup);
     }
     for g in groups {
@@ -1109,7 +1119,7 @@ fn normalize_security_group_rule(desired: &mut Value, live: &mut Value) {
         if !own.is_null() && source == own {
             obj.insert("self".to_string(), json!(true));
         }
-        let is_self = obj.get("self").and_then(Value::as_bool) == Some(true);
+        let is_self = is_true(obj.get("self"));
         obj.insert(
             "source_security_group_id".to_string(),
             if is_self && source == own {

@@ -425,3 +425,17 @@ fn a_rule_naming_its_own_group_as_source_is_self() {
     normalize_security_group_rule(&mut desired, &mut live);
     assert_ne!(desired, live);
 }
+
+#[test]
+fn flatmap_strings_are_read_as_values() {
+    // aws-21-security-groups-terraformer-upgraded.tfstate.backup: a state
+    // upgraded from Terraform 0.11 keeps every leaf as a string.
+    let own = "sg-462f5d1a";
+    let flat = json!({"cidr_blocks": [], "description": "", "from_port": "0", "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": "true", "to_port": "0"});
+    let typed = json!({"cidr_blocks": [], "description": "", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": true, "to_port": 0});
+    assert_eq!(
+        listed_atoms(&flat, false, own),
+        listed_atoms(&typed, false, own)
+    );
+    assert_eq!(listed_atoms(&flat, false, own).len(), 1);
+}
