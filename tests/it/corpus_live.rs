@@ -26,6 +26,8 @@ const CORPUS_STATES: &[&str] = &[
     "aws-21-security-groups-terraformer-upgraded.tfstate.backup",
     "aws-eks-blueprints-addons-helm.tfstate.backup",
     "aws-rds-sensitive-tf19.tfstate",
+    // Partly destroyed: resources with no instances left.
+    "aws-kong-rds-alb-partially-destroyed-tf012.tfstate.backup",
 ];
 
 /// States the script already materialises but whose types driftd does not
@@ -106,10 +108,12 @@ fn managed_types(state: &Path) -> BTreeMap<String, usize> {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
     let mut types = BTreeMap::new();
     for r in state["resources"].as_array().unwrap() {
-        if r["mode"] == "managed" {
+        let count = r["instances"].as_array().map_or(0, Vec::len);
+        // A destroyed resource keeps its entry with no instances.
+        if r["mode"] == "managed" && count > 0 {
             *types
                 .entry(r["type"].as_str().unwrap().to_string())
-                .or_default() += r["instances"].as_array().map_or(0, Vec::len);
+                .or_default() += count;
         }
     }
     types

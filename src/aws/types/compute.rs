@@ -169,8 +169,10 @@ fn normalize_instance(desired: &mut Value, live: &mut Value) {
     );
     // Providers before 4.x wrote null for an instance outside a partition
     // placement group; 5.x writes 0.
-    if desired.get("placement_partition_number") == Some(&Value::Null) {
-        desired["placement_partition_number"] = json!(0);
+    for side in [&mut *desired, &mut *live] {
+        if side.get("placement_partition_number") == Some(&Value::Null) {
+            side["placement_partition_number"] = json!(0);
+        }
     }
     let configured_indexes: Vec<Value> = desired
         .get("network_interface")
