@@ -544,8 +544,44 @@ async fn groups_and_rules_map_to_the_provider_shape() {
     assert_eq!(default_rules.len(), 4, "{default_rules:?}");
     assert!(default_rules.contains(&ids.all_out.as_str()));
 
-    // aws_vpc_security_group_*_rule: one object per AWS rule, under its sgr id.
-    let ingress = attributes_of(&inventory, "aws_vpc_security_group_ingress_rule");
+    // Every AWS rule, listed under both types, names its other listing: a
+    // vpc rule's `driftd:security_group_rule` is the id of the
+    // aws_security_group_rule with its sgr id (a state manages one of them).
+    let by_sgr: BTreeMap<&str, &str> = rules
+        .iter()
+        .map(|r| {
+            (
+                r["security_group_rule_id"].as_str().unwrap(),
+                r["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut vpc_rules = attributes_of(&inventory, "aws_vpc_security_group_ingress_rule");
+    vpc_rules.extend(attributes_of(
+        &inventory,
+        "aws_vpc_security_group_egress_rule",
+    ));
+    assert!(!vpc_rules.is_empty());
+    for rule in &vpc_rules {
+        assert_eq!(
+            rule[sg::SG_RULE_VIEW].as_str(),
+            by_sgr.get(rule["id"].as_str().unwrap()).copied(),
+            "{rule}"
+        );
+    }
+
+    // aws_vpc_security_group_*_rule: one object per AWS rule, under its sgr id
+    // (in the provider's shape, besides driftd's own `driftd:` attribute).
+    let without_view = |mut rules: Vec<Value>| {
+        for r in &mut rules {
+            r.as_object_mut().unwrap().remove(sg::SG_RULE_VIEW);
+        }
+        rules
+    };
+    let ingress = without_view(attributes_of(
+        &inventory,
+        "aws_vpc_security_group_ingress_rule",
+    ));
     let expected_ingress = [
         vpc_rule(
             web,
@@ -594,7 +630,10 @@ async fn groups_and_rules_map_to_the_provider_shape() {
     for expected in &expected_ingress {
         assert_eq!(find(&ingress, expected["id"].as_str().unwrap()), expected);
     }
-    let egress = attributes_of(&inventory, "aws_vpc_security_group_egress_rule");
+    let egress = without_view(attributes_of(
+        &inventory,
+        "aws_vpc_security_group_egress_rule",
+    ));
     assert_eq!(
         find(&egress, &ids.all_out),
         &vpc_rule(
@@ -670,11 +709,13 @@ async fn groups_and_rules_map_to_the_provider_shape() {
         let objects = attributes_of(&inventory, resource_type);
         assert!(!objects.is_empty(), "{resource_type}");
         for object in &objects {
+            // driftd's own live-only attributes (`driftd:…`) are not the provider's.
             let mapped: BTreeSet<&str> = object
                 .as_object()
                 .unwrap()
                 .keys()
                 .map(String::as_str)
+                .filter(|k| *k != sg::SG_RULE_VIEW)
                 .collect();
             assert!(
                 mapped.is_subset(&in_schema),

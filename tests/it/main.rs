@@ -13,6 +13,7 @@ mod aws_s3;
 mod aws_sg;
 mod cli;
 mod config;
+mod corpus_live;
 mod diff;
 mod graph;
 mod harness;

@@ -27,7 +27,7 @@
 //! device mapping has the true value, so that is the one read); gp3 volumes
 //! have no `Throughput`; key pairs' public keys end with a newline.
 
-use crate::aws::types::net::{DEFAULT_MARKER, normalize_tags};
+use crate::aws::types::net::{DEFAULT_MARKER, drop_unreturned, normalize_tags};
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_ec2::types::{
@@ -156,6 +156,26 @@ fn remove_attached_volume(
 ///   like the resource's own `tags_all`.
 fn normalize_instance(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    // AWS returns these blocks for every instance; a response without them
+    // (an emulator) does not know them.
+    drop_unreturned(
+        desired,
+        live,
+        &[
+            "capacity_reservation_specification",
+            "cpu_core_count",
+            "cpu_threads_per_core",
+            "cpu_options",
+            "enclave_options",
+        ],
+    );
+    // Providers before 4.x wrote null for an instance outside a partition
+    // placement group; 5.x writes 0.
+    for side in [&mut *desired, &mut *live] {
+        if side.get("placement_partition_number") == Some(&Value::Null) {
+            side["placement_partition_number"] = json!(0);
+        }
+    }
     let configured_indexes: Vec<Value> = desired
         .get("network_interface")
         .and_then(Value::as_array)
@@ -1292,6 +1312,21 @@ mod tests {
             hex::encode(sha1(&long)),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"
         );
+    }
+
+    #[test]
+    fn older_instance_shapes_are_not_drift() {
+        // aws-ec2-sg-vpc-module.tfstate (provider 3.x): a null partition
+        // number; blocks a response (moto) left out are not known live.
+        let mut desired = json!({"placement_partition_number": null, "cpu_core_count": 1, "cpu_threads_per_core": 1, "enclave_options": [{"enabled": false}], "capacity_reservation_specification": [{"capacity_reservation_preference": "open", "capacity_reservation_target": []}], "tags": {}});
+        let mut live = json!({"placement_partition_number": 0, "cpu_core_count": null, "cpu_threads_per_core": null, "enclave_options": [], "capacity_reservation_specification": [], "tags": {}});
+        normalize_instance(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        // Returned, they are compared.
+        let mut desired = json!({"cpu_core_count": 1, "tags": {}});
+        let mut live = json!({"cpu_core_count": 2, "tags": {}});
+        normalize_instance(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

@@ -215,6 +215,8 @@ pub static SUBNET: TypeDef = TypeDef {
 
 fn normalize_subnet(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    // AWS returns `PrivateDnsNameOptionsOnLaunch` for every subnet.
+    drop_unreturned(desired, live, &["private_dns_hostname_type_on_launch"]);
     for v in [desired, live] {
         canonical_cidr_at(v, "ipv6_cidr_block");
     }
@@ -1019,7 +1021,7 @@ static RULES_EIP: TypeRules = TypeRules {
     ],
     sensitive: &[],
     sets: &[],
-    normalize: normalize_tags,
+    normalize: normalize_eip,
     is_default: never_default,
     desired_parts: None,
     folds: &[
@@ -1029,8 +1031,10 @@ static RULES_EIP: TypeRules = TypeRules {
             children_are_parts: true,
             remove_child: remove_eip_association,
         },
-        // A NAT gateway associates its address after both exist: the first
-        // apply's state of the address has no association yet.
+        // A NAT gateway attaches its address itself: the address's state,
+        // written when it was allocated (before the gateway existed), says
+        // "not associated" until Terraform refreshes it. The gateway is a
+        // resource of its own, never a part of the address.
         Fold {
             child_types: &["aws_nat_gateway"],
             parent_id_attribute: "allocation_id",
@@ -1039,6 +1043,42 @@ static RULES_EIP: TypeRules = TypeRules {
         },
     ],
 };
+
+/// - `allocation_id`: providers before 3.x left it null in state (it always
+///   equals the id of a VPC address); null is not compared.
+/// - `network_border_group`, `public_ipv4_pool`: AWS returns them for every
+///   address; a response without them (an emulator) does not know them.
+fn normalize_eip(desired: &mut Value, live: &mut Value) {
+    normalize_tags(desired, live);
+    if desired.get("allocation_id") == Some(&Value::Null)
+        && let Some(object) = live.as_object_mut()
+    {
+        object.remove("allocation_id");
+    }
+    drop_unreturned(desired, live, &["network_border_group", "public_ipv4_pool"]);
+}
+
+/// Removes from both sides the attributes the API response lacked (live is
+/// null, `""` or `[]`) although AWS returns them for every object of the type:
+/// the live side does not know them, and unknown is not drift. Only for
+/// attributes that cannot be emptied by a change.
+pub fn drop_unreturned(desired: &mut Value, live: &mut Value, keys: &[&str]) {
+    for key in keys {
+        let unreturned = match live.get(*key) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if unreturned {
+            for side in [&mut *desired, &mut *live] {
+                if let Some(object) = side.as_object_mut() {
+                    object.remove(*key);
+                }
+            }
+        }
+    }
+}
 
 /// An `aws_eip_association` or an `aws_nat_gateway` manages where the address
 /// points: compared through it, and never as a change of the address (whose
@@ -1365,6 +1405,46 @@ mod tests {
             &json!({"allocation_id": "eipalloc-1"}),
         );
         assert_eq!(desired, live);
+    }
+
+    #[test]
+    fn a_nat_gateway_attaches_its_address() {
+        // aws-eks-blueprints-base.tfstate: the address's state was written
+        // before the NAT gateway using it existed.
+        let fold = RULES_EIP
+            .folds
+            .iter()
+            .find(|f| f.child_types.contains(&"aws_nat_gateway"))
+            .expect("a NAT gateway folds into its address");
+        assert_eq!(fold.parent_id_attribute, "allocation_id");
+        let mut desired = json!({"id": "eipalloc-1", "association_id": "", "network_interface": "", "private_ip": "", "private_dns": null});
+        let mut live = json!({"id": "eipalloc-1", "association_id": "eipassoc-1", "network_interface": "eni-1", "private_ip": "10.1.0.21", "private_dns": "ip-10-1-0-21.ec2.internal"});
+        (fold.remove_child)(
+            &mut desired,
+            &mut live,
+            "aws_nat_gateway",
+            &json!({"allocation_id": "eipalloc-1", "subnet_id": "subnet-1"}),
+        );
+        assert_eq!(desired, live);
+    }
+
+    #[test]
+    fn older_eip_shapes_are_not_drift() {
+        // aws-eks-lon-kinbal-tf013.tfstate (provider 3.x): `allocation_id` null;
+        // a response without `NetworkBorderGroup` / `PublicIpv4Pool` (moto).
+        let mut desired = json!({"id": "eipalloc-1", "allocation_id": null, "network_border_group": "us-east-1", "public_ipv4_pool": "amazon", "tags": null});
+        let mut live = json!({"id": "eipalloc-1", "allocation_id": "eipalloc-1", "network_border_group": "", "public_ipv4_pool": "", "tags": {}});
+        normalize_eip(&mut desired, &mut live);
+        assert_eq!(
+            desired,
+            json!({"id": "eipalloc-1", "allocation_id": null, "tags": {}})
+        );
+        assert_eq!(live, json!({"id": "eipalloc-1", "tags": {}}));
+        // Returned, they are compared.
+        let mut desired = json!({"network_border_group": "us-east-1"});
+        let mut live = json!({"network_border_group": "us-west-2-lax-1"});
+        normalize_eip(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

@@ -35,6 +35,33 @@ const SG_RULE: &str = "aws_security_group_rule";
 const INGRESS_RULE: &str = "aws_vpc_security_group_ingress_rule";
 const EGRESS_RULE: &str = "aws_vpc_security_group_egress_rule";
 
+/// A live-only attribute of `aws_vpc_security_group_*_rule`: the `sgrule-` id
+/// the same AWS rule has as an `aws_security_group_rule`. Every AWS rule is
+/// listed under both types; a state manages it through one of them, and the
+/// other view must not read as unmanaged (folds below), also when the group
+/// itself is another state's. The colon keeps it out of every provider schema.
+pub const SG_RULE_VIEW: &str = "driftd:security_group_rule";
+
+/// The other listing of an AWS rule a state manages is part of it.
+static SG_RULE_FOLDS: [Fold; 1] = [Fold {
+    child_types: &[INGRESS_RULE, EGRESS_RULE],
+    parent_id_attribute: SG_RULE_VIEW,
+    children_are_parts: true,
+    remove_child: remove_nothing,
+}];
+
+/// See [`SG_RULE_FOLDS`]: a live `aws_security_group_rule` names its AWS rule
+/// in `security_group_rule_id`.
+static VPC_RULE_FOLDS: [Fold; 1] = [Fold {
+    child_types: &[SG_RULE],
+    parent_id_attribute: "security_group_rule_id",
+    children_are_parts: true,
+    remove_child: remove_nothing,
+}];
+
+/// The two views of one AWS rule share no attribute to fold away.
+fn remove_nothing(_: &mut Value, _: &mut Value, _: &str, _: &Value) {}
+
 // ---------------------------------------------------------------------------
 // Type definitions
 
@@ -101,7 +128,7 @@ static RULES_SECURITY_GROUP_RULE: TypeRules = TypeRules {
     normalize: normalize_security_group_rule,
     is_default: is_default_security_group_rule,
     desired_parts: Some(split_security_group_rule),
-    folds: &[],
+    folds: &SG_RULE_FOLDS,
 };
 
 pub static SECURITY_GROUP_RULE: TypeDef = TypeDef {
@@ -113,13 +140,13 @@ pub static SECURITY_GROUP_RULE: TypeDef = TypeDef {
 static RULES_INGRESS_RULE: TypeRules = TypeRules {
     resource_type: INGRESS_RULE,
     global: false,
-    ignore: &[],
+    ignore: &[SG_RULE_VIEW],
     sensitive: &[],
     sets: &[],
     normalize: normalize_vpc_rule,
     is_default: crate::live::never_default,
     desired_parts: None,
-    folds: &[],
+    folds: &VPC_RULE_FOLDS,
 };
 
 pub static VPC_SECURITY_GROUP_INGRESS_RULE: TypeDef = TypeDef {
@@ -131,13 +158,13 @@ pub static VPC_SECURITY_GROUP_INGRESS_RULE: TypeDef = TypeDef {
 static RULES_EGRESS_RULE: TypeRules = TypeRules {
     resource_type: EGRESS_RULE,
     global: false,
-    ignore: &[],
+    ignore: &[SG_RULE_VIEW],
     sensitive: &[],
     sets: &[],
     normalize: normalize_vpc_rule,
     is_default: is_default_vpc_egress_rule,
     desired_parts: None,
-    folds: &[],
+    folds: &VPC_RULE_FOLDS,
 };
 
 pub static VPC_SECURITY_GROUP_EGRESS_RULE: TypeDef = TypeDef {
@@ -537,9 +564,7 @@ fn vpc_rule_object(ctx: &RegionContext, r: &aws_sdk_ec2::types::SecurityGroupRul
         ))
     });
     let tags = tag_map(r.tags());
-    LiveObject {
-        id: id.clone(),
-        attributes: json!({
+    let mut attributes = json!({
             "arn": arn,
             "cidr_ipv4": r.cidr_ipv4(),
             "cidr_ipv6": r.cidr_ipv6(),
@@ -554,8 +579,26 @@ fn vpc_rule_object(ctx: &RegionContext, r: &aws_sdk_ec2::types::SecurityGroupRul
             "tags": if tags.is_empty() { Value::Null } else { Value::Object(tags.clone()) },
             "tags_all": tags,
             "to_port": port(r.to_port()),
-        }),
+    });
+    if let Some(view) = sg_rule_view_id(&attributes, r.is_egress() == Some(true)) {
+        attributes[SG_RULE_VIEW] = json!(view);
     }
+    LiveObject { id, attributes }
+}
+
+/// The `sgrule-` id of an `aws_vpc_security_group_*_rule`'s AWS rule seen as
+/// an `aws_security_group_rule` ([`SG_RULE_VIEW`]).
+fn sg_rule_view_id(vpc_rule: &Value, egress: bool) -> Option<String> {
+    let group = str_of(vpc_rule, "security_group_id")?;
+    let atom = vpc_rule_atom(vpc_rule, egress)?;
+    Some(sgrule_id(
+        group,
+        egress,
+        &atom.protocol,
+        atom.from_port,
+        atom.to_port,
+        std::slice::from_ref(&atom.source),
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -658,6 +701,16 @@ fn str_of<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// A boolean, also as the string a state upgraded from Terraform 0.11 holds
+/// (`attributes_flat` keeps every leaf as a string: `"self": "true"`).
+fn is_true(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
 fn int_of(v: &Value, name: &str) -> Option<i64> {
     v.get(name).and_then(|p| {
         p.as_i64()
@@ -694,7 +747,7 @@ fn listed_atoms(rule: &Value, egress: bool, own_group: &str) -> Vec<Atom> {
     );
     let mut groups = strings(rule.get("security_groups"));
     groups.extend(str_of(rule, "source_security_group_id").map(str::to_string));
-    if rule.get("self").and_then(Value::as_bool) == Some(true) {
+    if is_true(rule.get("self")) {
         sources.push(Source::SelfGroup);
     }
     for g in groups {
@@ -1105,10 +1158,17 @@ fn normalize_security_group_rule(desired: &mut Value, live: &mut Value) {
             .and_then(Value::as_str)
             .map(|g| json!(unqualified(g)))
             .unwrap_or(Value::Null);
-        let is_self = obj.get("self").and_then(Value::as_bool) == Some(true);
+        // A rule whose source is its own group is one AWS rule whether the
+        // configuration wrote `self = true` or named the group as the source
+        // (terraform-aws-eks 13.x did the latter): both read as `self`.
+        let own = own.unwrap_or_default();
+        if !own.is_null() && source == own {
+            obj.insert("self".to_string(), json!(true));
+        }
+        let is_self = is_true(obj.get("self"));
         obj.insert(
             "source_security_group_id".to_string(),
-            if is_self && source == own.unwrap_or_default() {
+            if is_self && source == own {
                 Value::Null
             } else {
                 source

@@ -410,3 +410,78 @@ async fn a_repeated_token_ends_the_listing_as_unknown() {
     let e = result.unwrap_err();
     assert!(e.message.contains("twice"), "{}", e.message);
 }
+
+#[test]
+fn a_rule_naming_its_own_group_as_source_is_self() {
+    // aws-eks-lon-kinbal-tf013.tfstate (terraform-aws-eks 13.x):
+    // `workers_ingress_self` names its own group as the source, `self = false`.
+    let mut desired = json!({"cidr_blocks": [], "description": "Allow node to communicate with each other.", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_group_id": "sg-01fa98f377ef19cd0", "self": false, "source_security_group_id": "sg-01fa98f377ef19cd0", "to_port": 65535, "type": "ingress"});
+    let mut live = json!({"cidr_blocks": [], "description": "Allow node to communicate with each other.", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_group_id": "sg-01fa98f377ef19cd0", "self": true, "source_security_group_id": null, "to_port": 0, "type": "ingress"});
+    normalize_security_group_rule(&mut desired, &mut live);
+    assert_eq!(desired, live);
+    // Another group as the source stays another group.
+    let mut desired = json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "security_group_id": "sg-1", "self": false, "source_security_group_id": "sg-2", "type": "ingress"});
+    let mut live = json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "security_group_id": "sg-1", "self": true, "source_security_group_id": null, "type": "ingress"});
+    normalize_security_group_rule(&mut desired, &mut live);
+    assert_ne!(desired, live);
+}
+
+#[test]
+fn flatmap_strings_are_read_as_values() {
+    // aws-21-security-groups-terraformer-upgraded.tfstate.backup: a state
+    // upgraded from Terraform 0.11 keeps every leaf as a string.
+    let own = "sg-462f5d1a";
+    let flat = json!({"cidr_blocks": [], "description": "", "from_port": "0", "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": "true", "to_port": "0"});
+    let typed = json!({"cidr_blocks": [], "description": "", "from_port": 0, "ipv6_cidr_blocks": [], "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": true, "to_port": 0});
+    assert_eq!(
+        listed_atoms(&flat, false, own),
+        listed_atoms(&typed, false, own)
+    );
+    assert_eq!(listed_atoms(&flat, false, own).len(), 1);
+}
+
+#[test]
+fn both_listings_of_one_aws_rule_name_each_other() {
+    // test__aws_vpc_security_group_rule.tfstate manages rules of groups
+    // another state holds: the same AWS rules, listed as
+    // aws_vpc_security_group_*_rule, read as unmanaged until they named the
+    // aws_security_group_rule they are.
+    for rule in corpus_rules() {
+        let group = rule["security_group_id"].as_str().unwrap();
+        let egress = rule["type"] == "egress";
+        for atom in listed_atoms(&rule, egress, group) {
+            let as_sg_rule = rule_attributes(group, &atom, Value::Null);
+            let (cidr_ipv4, cidr_ipv6, prefix_list_id, referenced) = match &atom.source {
+                Source::Cidr(c) => (json!(c), Value::Null, Value::Null, Value::Null),
+                Source::Ipv6(c) => (Value::Null, json!(c), Value::Null, Value::Null),
+                Source::PrefixList(p) => (Value::Null, Value::Null, json!(p), Value::Null),
+                Source::SelfGroup => (Value::Null, Value::Null, Value::Null, json!(group)),
+                Source::Group(g) => (Value::Null, Value::Null, Value::Null, json!(g)),
+            };
+            let port = |p: i64| if p == -1 { Value::Null } else { json!(p) };
+            let as_vpc_rule = json!({
+                "security_group_id": group,
+                "ip_protocol": rule["protocol"],
+                "from_port": if atom.protocol == "-1" { Value::Null } else { port(atom.from_port) },
+                "to_port": if atom.protocol == "-1" { Value::Null } else { port(atom.to_port) },
+                "cidr_ipv4": cidr_ipv4,
+                "cidr_ipv6": cidr_ipv6,
+                "prefix_list_id": prefix_list_id,
+                "referenced_security_group_id": referenced,
+            });
+            assert_eq!(
+                sg_rule_view_id(&as_vpc_rule, egress).as_deref(),
+                as_sg_rule["id"].as_str(),
+                "{rule}"
+            );
+        }
+    }
+    let sg_rule_fold = &RULES_SECURITY_GROUP_RULE.folds[0];
+    assert_eq!(sg_rule_fold.parent_id_attribute, SG_RULE_VIEW);
+    assert!(sg_rule_fold.child_types.contains(&INGRESS_RULE));
+    assert!(RULES_INGRESS_RULE.ignore.contains(&SG_RULE_VIEW));
+    assert_eq!(
+        RULES_EGRESS_RULE.folds[0].parent_id_attribute,
+        "security_group_rule_id"
+    );
+}
