@@ -28,12 +28,6 @@ const CORPUS_STATES: &[&str] = &[
     "aws-rds-sensitive-tf19.tfstate",
     // Partly destroyed: resources with no instances left.
     "aws-kong-rds-alb-partially-destroyed-tf012.tfstate.backup",
-];
-
-/// States the script already materialises but whose types driftd does not
-/// check yet (the S3 family). Once those types are registered, this list's
-/// test fails and says so: move the states to [`CORPUS_STATES`].
-const AWAITING_S3_TYPES: &[&str] = &[
     "aws-s3-bucket-policy-tf012.tfstate",
     "aws-s3-versioning-sse-tf111.tfstate",
 ];
@@ -226,44 +220,4 @@ fn materialised_corpus_states_have_no_drift() {
         "false positives on materialised corpus states:\n{}",
         failures.join("\n")
     );
-}
-
-/// The S3 states materialise, scan clean, and their S3 types are still not
-/// checked; when the S3 types arrive this fails: move them to CORPUS_STATES.
-#[test]
-fn s3_corpus_states_wait_for_the_s3_types() {
-    let mut failures = Vec::new();
-    for name in AWAITING_S3_TYPES {
-        match materialise_and_scan(name) {
-            Err(e) => failures.push(format!("{name}: {e}")),
-            Ok((materialised, _, report)) => {
-                let types = managed_types(&materialised.state);
-                let now_supported: Vec<&String> = types
-                    .keys()
-                    .filter(|t| driftd::aws::types::rules(t).is_some())
-                    .collect();
-                if !now_supported.is_empty() {
-                    failures.push(format!(
-                        "{name}: {now_supported:?} are supported now: move it from AWAITING_S3_TYPES to CORPUS_STATES"
-                    ));
-                }
-                let drifts = report["live"]["drift"]["drifts"].as_array().unwrap();
-                let unexpected: Vec<&Value> = drifts
-                    .iter()
-                    .filter(|d| {
-                        !(d["kind"] == "unmanaged"
-                            && materialised.support.contains(&format!(
-                                "{}.{}",
-                                d["key"]["resource_type"].as_str().unwrap(),
-                                d["key"]["id"].as_str().unwrap()
-                            )))
-                    })
-                    .collect();
-                if !unexpected.is_empty() {
-                    failures.push(format!("{name}: {unexpected:?}"));
-                }
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
