@@ -167,7 +167,13 @@ pub async fn scan_target(
                             let key = ctx.key.clone();
                             let origin: Origin = Origin::from(object.origin.as_str());
                             let parsed = tokio::task::spawn_blocking(move || {
-                                parse_state(&bytes, &origin, &key)
+                                let mut parsed = parse_state(&bytes, &origin, &key);
+                                if let Ok(state) = &mut parsed {
+                                    // Secrets the provider does not mark sensitive
+                                    // (Lambda environments): hashed before anything keeps them.
+                                    crate::aws::types::redact_declared(&mut state.resources, &key);
+                                }
+                                parsed
                             })
                             .await?;
                             match parsed {

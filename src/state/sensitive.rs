@@ -123,12 +123,29 @@ fn lookup_mut<'a>(mut value: &'a mut Value, steps: &[PathStep]) -> Option<&'a mu
     Some(value)
 }
 
-/// Hashes a value in place; null stays null (nothing secret in it) and a value
-/// that already is a hash is left alone.
+/// Hashes a value in place, leaf by leaf: every string, number and boolean
+/// inside it becomes its keyed hash; keys, nesting and nulls stay. Leaf by
+/// leaf, so that two copies of a structure compare whatever part of it each
+/// side had already hashed (a state marks one variable of a Lambda
+/// environment sensitive, the live side hashes the whole environment), and a
+/// change shows at its path. A value that already is a hash is left alone.
+/// True when the value was not null.
 fn hash_in_place(slot: &mut Value, key: &SecretKey) -> bool {
     match slot {
         Value::Null => false,
         Value::String(s) if is_hashed(s) => true,
+        Value::Array(items) => {
+            for item in items {
+                hash_in_place(item, key);
+            }
+            true
+        }
+        Value::Object(fields) => {
+            for field in fields.values_mut() {
+                hash_in_place(field, key);
+            }
+            true
+        }
         _ => {
             let canonical = serde_json::to_string(slot).expect("a JSON value always serialises");
             *slot = Value::String(key.hash_value(&canonical));

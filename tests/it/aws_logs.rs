@@ -215,16 +215,17 @@ pub async fn assert_refreshed_state_equals_live(
                 recorded.as_object_mut().unwrap().remove(*name);
                 live.as_object_mut().unwrap().remove(*name);
             }
-            // Sensitive attributes are hashed on the live side: compare the
-            // state's value hashed the same way.
-            for name in def.rules.sensitive {
-                if let Some(v) = recorded.get(*name)
-                    && !v.is_null()
-                {
-                    let canonical = serde_json::to_string(v).unwrap();
-                    recorded[*name] = Value::String(key().hash_value(&canonical));
-                }
-            }
+            // Sensitive attributes are hashed on both sides (the scan hashes
+            // the state's as it reads it): compare them hashed.
+            let declared: Vec<driftd::model::AttrPath> = def
+                .rules
+                .sensitive
+                .iter()
+                .map(|name| {
+                    driftd::model::AttrPath(vec![driftd::model::PathStep::Attr(name.to_string())])
+                })
+                .collect();
+            driftd::state::redact(&mut recorded, &declared, &key());
             sort_sets(&mut recorded, def.rules.sets);
             sort_sets(&mut live, def.rules.sets);
             assert_eq!(

@@ -1014,3 +1014,55 @@ fn a_resource_in_a_region_not_scanned_is_unknown_not_missing() {
     );
     assert_eq!(report.unknown_resources, 2);
 }
+
+/// Lambda environment variables are secrets (DB passwords, API tokens): the
+/// type declares `environment` sensitive, so both sides keep only keyed hashes,
+/// never the values (invariant 4), and still compare: the same variables are
+/// no drift, a changed one is a change "(sensitive)" at its path. The state
+/// already hashed one variable (Terraform marked it sensitive, as it does for
+/// values from sensitive variables); that must not make the two sides differ.
+#[test]
+fn declared_sensitive_attributes_are_hashed_on_both_sides_and_still_compare() {
+    let text = r#"{"version":4,"terraform_version":"1.11.4","serial":3,"lineage":"l","outputs":{},"resources":[
+      {"mode":"managed","type":"aws_lambda_function","name":"api","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{
+        "id":"api","function_name":"api","arn":"arn:aws:lambda:us-east-1:123456789012:function:api","memory_size":128,
+        "environment":[{"variables":{"DB_PASSWORD":"hunter2","MODE":"prod"}}],"tags":null,"tags_all":{}},
+        "sensitive_attributes":[[{"type":"get_attr","value":"environment"},{"type":"index","value":{"value":0,"type":"number"}},
+          {"type":"get_attr","value":"variables"},{"type":"index","value":{"value":"MODE","type":"string"}}]]}]}
+    ]}"#;
+    let mut desired = parse_state(text.as_bytes(), &Origin::from("fn.tfstate"), &key())
+        .unwrap()
+        .resources;
+    driftd::aws::types::redact_declared(&mut desired, &key());
+    let stored = desired[0].attributes.as_str().to_string();
+    assert!(
+        !stored.contains("hunter2") && !stored.contains("prod"),
+        "no secret in the desired attributes: {stored}"
+    );
+
+    let rules: &Rules = &production_or_generic;
+    let live_with_env = |mode: &str| {
+        let mut attrs = desired[0].attributes.to_value();
+        attrs["environment"] = json!([{"variables": {"DB_PASSWORD": "hunter2", "MODE": mode}}]);
+        let r = live_with(&desired[0], attrs, rules);
+        assert!(!r.attributes.as_str().contains("hunter2"));
+        LiveInventory {
+            resources: vec![r],
+            coverage: coverage_for(&desired),
+        }
+    };
+    let report = run(&desired, &live_with_env("prod"), rules);
+    assert_eq!(report.drifts, vec![], "{report:#?}");
+    assert_eq!(report.diagnostics, vec![], "{report:#?}");
+
+    let report = run(&desired, &live_with_env("debug"), rules);
+    let Some(Drift::Changed { changes, .. }) = report.drifts.first() else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].attribute(), "environment");
+    assert_eq!(
+        (&changes[0].recorded, &changes[0].live),
+        (&AttrValue::Sensitive, &AttrValue::Sensitive)
+    );
+}

@@ -210,9 +210,8 @@ fn declared_sensitive_values_are_hashed() {
                     assert!(after.is_null());
                     continue;
                 }
-                let hashed = after.as_str().is_some_and(driftd::secrets::is_hashed);
                 assert!(
-                    hashed,
+                    every_leaf_hashed(after),
                     "{}: {} {path} is not hashed",
                     file.display(),
                     r.address
@@ -324,4 +323,16 @@ fn deposed_instances_are_separate_objects() {
     assert_eq!(state.resources.len(), 2);
     assert_eq!(state.resources[1].deposed.as_deref(), Some("00a1b2c3"));
     assert_eq!(state.resources[1].key.id, "i-00000002");
+}
+
+/// Hashing is leaf by leaf: every string, number and boolean under a sensitive
+/// path is a keyed hash (nulls, keys and nesting stay).
+fn every_leaf_hashed(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => driftd::secrets::is_hashed(s),
+        Value::Array(items) => items.iter().all(every_leaf_hashed),
+        Value::Object(fields) => fields.values().all(every_leaf_hashed),
+        _ => false,
+    }
 }

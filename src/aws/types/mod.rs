@@ -91,3 +91,34 @@ pub fn split_desired(
 ) -> Option<Vec<(String, serde_json::Value)>> {
     rules(resource_type)?.desired_parts?(attributes)
 }
+
+/// Hashes, in state resources, the attributes their type declares sensitive
+/// (`TypeRules::sensitive`: Lambda environment variables, ...), as the live
+/// side's are: the state may hold them in clear (the provider does not mark
+/// them sensitive), and driftd never keeps a secret (invariant 4). Runs right
+/// after a state is parsed, before anything stores or compares it.
+pub fn redact_declared(resources: &mut [crate::model::Resource], key: &crate::secrets::SecretKey) {
+    use crate::model::{AttrPath, Attributes, Mode, PathStep};
+    for r in resources {
+        if r.address.mode != Mode::Managed {
+            continue;
+        }
+        let Some(tr) = rules(&r.key.resource_type).filter(|t| !t.sensitive.is_empty()) else {
+            continue;
+        };
+        let declared: Vec<AttrPath> = tr
+            .sensitive
+            .iter()
+            .map(|name| AttrPath(vec![PathStep::Attr((*name).to_string())]))
+            .collect();
+        let mut value = r.attributes.to_value();
+        let hashed = crate::state::redact(&mut value, &declared, key);
+        if hashed.is_empty() {
+            continue;
+        }
+        r.attributes = Attributes::from_value(&value);
+        r.sensitive_paths.extend(hashed);
+        r.sensitive_paths.sort();
+        r.sensitive_paths.dedup();
+    }
+}
