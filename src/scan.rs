@@ -169,6 +169,8 @@ pub async fn scan_target(
                             let parsed = tokio::task::spawn_blocking(move || {
                                 let mut parsed = parse_state(&bytes, &origin, &key);
                                 if let Ok(state) = &mut parsed {
+                                    // `aws_alb` is matched as the `aws_lb` it is.
+                                    crate::aws::types::canonicalize_types(&mut state.resources);
                                     // Secrets the provider does not mark sensitive
                                     // (Lambda environments): hashed before anything keeps them.
                                     crate::aws::types::redact_declared(&mut state.resources, &key);

@@ -1066,3 +1066,42 @@ fn declared_sensitive_attributes_are_hashed_on_both_sides_and_still_compare() {
         (&AttrValue::Sensitive, &AttrValue::Sensitive)
     );
 }
+
+/// `aws_alb`, `aws_alb_listener` and `aws_alb_target_group` are the provider's
+/// older names of the load balancer types: same resources, same ids. A state
+/// that uses them is compared with the `aws_lb*` listings (never "not checked",
+/// never unmanaged), and drift still names the address as written.
+#[test]
+fn alb_type_names_are_compared_as_the_lb_types() {
+    let text = r#"{"version":4,"terraform_version":"0.12.20","serial":3,"lineage":"l","outputs":{},"resources":[
+      {"mode":"managed","type":"aws_alb","name":"web","provider":"provider.aws","instances":[{"schema_version":0,"attributes":{
+        "id":"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        "arn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        "name":"web","idle_timeout":60,"tags":{}}}]}
+    ]}"#;
+    let mut desired = parse_state(text.as_bytes(), &Origin::from("alb.tfstate"), &key())
+        .unwrap()
+        .resources;
+    driftd::aws::types::canonicalize_types(&mut desired);
+    assert_eq!(&*desired[0].key.resource_type, "aws_lb");
+    assert_eq!(desired[0].address.to_string(), "aws_alb.web");
+
+    let rules: &Rules = &production_or_generic;
+    let mut live = mirror(&desired, rules);
+    let report = run(&desired, &live, rules);
+    assert_eq!(report.drifts, vec![], "{report:#?}");
+    assert!(report.not_checked.is_empty(), "{report:#?}");
+
+    edit(
+        live_mut(
+            &mut live,
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        ),
+        |v| v["idle_timeout"] = json!(300),
+    );
+    let report = run(&desired, &live, rules);
+    let Some(Drift::Changed { address, .. }) = report.drifts.first() else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(address.to_string(), "aws_alb.web");
+}

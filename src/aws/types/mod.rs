@@ -122,3 +122,25 @@ pub fn redact_declared(resources: &mut [crate::model::Resource], key: &crate::se
         r.sensitive_paths.dedup();
     }
 }
+
+/// Older names the provider still accepts for a supported type: the same
+/// resource, the same id.
+pub const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("aws_alb", "aws_lb"),
+    ("aws_alb_listener", "aws_lb_listener"),
+    ("aws_alb_target_group", "aws_lb_target_group"),
+];
+
+/// Keys state resources written under an alias (`aws_alb`) by the type the
+/// listings use (`aws_lb`), so they match; the address keeps the name the
+/// configuration uses.
+pub fn canonicalize_types(resources: &mut [crate::model::Resource]) {
+    for r in resources {
+        if let Some((_, canonical)) = TYPE_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == &*r.key.resource_type)
+        {
+            r.key.resource_type = std::sync::Arc::from(*canonical);
+        }
+    }
+}
