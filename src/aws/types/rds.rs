@@ -92,7 +92,7 @@ static RULES_DB_INSTANCE: TypeRules = TypeRules {
     sets: &["enabled_cloudwatch_logs_exports", "vpc_security_group_ids"],
     normalize: normalize_db_instance,
     is_default: never_default,
-    desired_parts: None,
+    desired_parts: Some(db_instance_by_resource_id),
     folds: &[],
 };
 
@@ -102,12 +102,54 @@ pub static DB_INSTANCE: TypeDef = TypeDef {
     list: list_db_instances,
 };
 
+/// Providers before 5.0 (the 0.12-era `aws-kong-rds-alb-partially-destroyed`
+/// state, and `aws-rds-sensitive-tf19`, written by 4.x) used the identifier
+/// as an instance's id; since 5.0 it is the `DbiResourceId`, which those
+/// states hold as `resource_id`. Such an instance is the live object of that
+/// resource id, its `id` the one the provider's state upgrade gives it.
+fn db_instance_by_resource_id(attributes: &Value) -> Option<Vec<(String, Value)>> {
+    let id = attributes["id"].as_str()?;
+    let resource_id = attributes["resource_id"].as_str()?;
+    if id == resource_id || resource_id.is_empty() {
+        return None;
+    }
+    let mut attributes = attributes.clone();
+    attributes["id"] = json!(resource_id);
+    Some(vec![(resource_id.to_string(), attributes)])
+}
+
+/// Settings AWS returns for every DB instance (its endpoint's zone, the
+/// backup target, the Database Insights mode, the engine's support policy,
+/// the network type) but moto 5.1.22 leaves out: a live `""` is unknown, not
+/// drift.
+const INSTANCE_ALWAYS_RETURNED: &[&str] = &[
+    "backup_target",
+    "database_insights_mode",
+    "engine_lifecycle_support",
+    "hosted_zone_id",
+    "network_type",
+];
+
 /// A configured `engine_version` of `16` or `16.3` stands for whatever minor
 /// version AWS runs (`engine_version_actual`); the provider keeps the
 /// configured spelling while it is a prefix of the actual version.
+///
+/// Attributes the provider no longer has are dropped from the state: the
+/// database `name` (renamed `db_name` in 5.0; the 0.12-era kong state holds
+/// only `name`, which the live `db_name` is compared against instead) and
+/// `security_group_names` (EC2-Classic DB security groups, removed in 5.0).
 fn normalize_db_instance(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
     keep_engine_version_prefix(desired, live);
+    super::net::drop_unreturned(desired, live, INSTANCE_ALWAYS_RETURNED);
+    if let Some(d) = desired.as_object_mut() {
+        if let Some(name) = d.remove("name")
+            && !d.contains_key("db_name")
+        {
+            d.insert("db_name".to_string(), name);
+        }
+        d.remove("security_group_names");
+    }
 }
 
 fn keep_engine_version_prefix(desired: &Value, live: &mut Value) {
@@ -526,7 +568,7 @@ static RULES_DB_SUBNET_GROUP: TypeRules = TypeRules {
     ignore: &["name_prefix"],
     sensitive: &[],
     sets: &["subnet_ids", "supported_network_types"],
-    normalize: normalize_tags,
+    normalize: normalize_db_subnet_group,
     is_default: is_default_subnet_group,
     desired_parts: None,
     folds: &[],
@@ -537,6 +579,13 @@ pub static DB_SUBNET_GROUP: TypeDef = TypeDef {
     actions: &["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
     list: list_db_subnet_groups,
 };
+
+/// AWS returns `SupportedNetworkTypes` for every subnet group (at least
+/// `IPV4`); moto 5.1.22 leaves it out: a live `[]` is unknown, not drift.
+fn normalize_db_subnet_group(desired: &mut Value, live: &mut Value) {
+    normalize_tags(desired, live);
+    super::net::drop_unreturned(desired, live, &["supported_network_types"]);
+}
 
 /// AWS creates the subnet group `default` (over the default VPC's subnets).
 fn is_default_subnet_group(live: &Value) -> bool {
