@@ -452,8 +452,19 @@ pub fn rds_cluster_attributes(c: &DbCluster) -> Value {
     let domain = c.domain_memberships().first();
     let certificate = c.certificate_details();
     // The provider copies each field the API returns; an absent one is null.
+    // AWS returns the block for Serverless v1 clusters only; an empty one
+    // (moto 5.1.22 sends `<ScalingConfigurationInfo/>` for every cluster)
+    // configures nothing and is no block.
     let scaling: Vec<Value> = c
         .scaling_configuration_info()
+        .filter(|s| {
+            s.auto_pause().is_some()
+                || s.max_capacity().is_some()
+                || s.min_capacity().is_some()
+                || s.seconds_before_timeout().is_some()
+                || s.seconds_until_auto_pause().is_some()
+                || s.timeout_action().is_some()
+        })
         .map(|s| {
             vec![json!({
                 "auto_pause": s.auto_pause(),
