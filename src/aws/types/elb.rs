@@ -366,7 +366,11 @@ fn normalize_tg(desired: &mut Value, live: &mut Value) {
         "vpc_id",
     ]);
     drop_unknown(desired, live, &unknown);
-    for block in ["target_group_health", "target_failover", "target_health_state"] {
+    for block in [
+        "target_group_health",
+        "target_failover",
+        "target_health_state",
+    ] {
         drop_unknown_leaves(desired, live, block);
     }
 }
@@ -1152,6 +1156,70 @@ mod tests {
         drop_unknown(&mut desired, &mut live, &["idle_timeout", "enable_http2"]);
         assert_eq!(desired, json!({"enable_http2": true}));
         assert_eq!(live, json!({"enable_http2": false}));
+    }
+
+    #[test]
+    fn an_http_listener_has_no_ssl_policy_nor_tcp_idle_timeout() {
+        // aws-cms-npd-ecs-rds-tf113's HTTP listener: `ssl_policy = ""`,
+        // `tcp_idle_timeout_seconds = null`; moto 5.1.22 returns both.
+        use aws_sdk_elasticloadbalancingv2::types::Listener;
+        let listener = |protocol: ProtocolEnum| {
+            Listener::builder()
+                .listener_arn("arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web/1/2")
+                .protocol(protocol)
+                .port(80)
+                .ssl_policy("ELBSecurityPolicy-2016-08")
+                .build()
+        };
+        let attributes = HashMap::from([
+            ("tcp.idle_timeout.seconds".to_string(), "350".to_string()),
+            (
+                "routing.http.response.server.enabled".to_string(),
+                "true".to_string(),
+            ),
+        ]);
+        let http = listener_object(&listener(ProtocolEnum::Http), &attributes, json!({}));
+        assert_eq!(http.attributes["ssl_policy"], "");
+        assert_eq!(http.attributes["tcp_idle_timeout_seconds"], Value::Null);
+        assert_eq!(
+            http.attributes["routing_http_response_server_enabled"],
+            true
+        );
+        let https = listener_object(&listener(ProtocolEnum::Https), &attributes, json!({}));
+        assert_eq!(https.attributes["ssl_policy"], "ELBSecurityPolicy-2016-08");
+        let tcp = listener_object(&listener(ProtocolEnum::Tcp), &attributes, json!({}));
+        assert_eq!(tcp.attributes["tcp_idle_timeout_seconds"], 350);
+        assert_eq!(
+            tcp.attributes["routing_http_response_server_enabled"],
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn unreturned_target_group_health_settings_are_not_compared() {
+        let recorded = json!([{
+            "dns_failover": [{"minimum_healthy_targets_count": "1", "minimum_healthy_targets_percentage": "off"}],
+            "unhealthy_state_routing": [{"minimum_healthy_targets_count": 1, "minimum_healthy_targets_percentage": "off"}],
+        }]);
+        let mut desired = json!({"target_group_health": recorded.clone()});
+        let mut live = json!({"target_group_health": [{
+            "dns_failover": [{"minimum_healthy_targets_count": null, "minimum_healthy_targets_percentage": null}],
+            "unhealthy_state_routing": [{"minimum_healthy_targets_count": null, "minimum_healthy_targets_percentage": "off"}],
+        }]});
+        normalize_tg(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        assert_eq!(
+            live["target_group_health"][0]["unhealthy_state_routing"][0]["minimum_healthy_targets_percentage"],
+            "off"
+        );
+        // A returned value that differs still shows.
+        let mut desired = json!({"target_group_health": recorded});
+        let mut live = json!({"target_group_health": [{
+            "dns_failover": [{"minimum_healthy_targets_count": "2", "minimum_healthy_targets_percentage": "off"}],
+            "unhealthy_state_routing": [{"minimum_healthy_targets_count": 1, "minimum_healthy_targets_percentage": "off"}],
+        }]});
+        normalize_tg(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

@@ -185,6 +185,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unreturned_class_is_unknown() {
+        // moto 5.1.22 returns no `logGroupClass`; AWS always does.
+        let mut desired = json!({"log_group_class": "STANDARD"});
+        let mut live = json!({"log_group_class": ""});
+        normalize_log_group(&mut desired, &mut live);
+        assert_eq!(desired, json!({}));
+        assert_eq!(live, json!({}));
+        let mut desired = json!({"log_group_class": "STANDARD"});
+        let mut live = json!({"log_group_class": "INFREQUENT_ACCESS"});
+        normalize_log_group(&mut desired, &mut live);
+        assert_ne!(desired, live);
+    }
+
+    #[test]
     fn service_groups_are_defaults() {
         assert!(is_service_log_group(&json!({"name": "/aws/lambda/fn"})));
         assert!(!is_service_log_group(&json!({"name": "/app/aws/x"})));

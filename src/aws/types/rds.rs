@@ -942,6 +942,76 @@ mod tests {
     }
 
     #[test]
+    fn a_pre_5_0_instance_id_is_its_identifier_and_matches_by_resource_id() {
+        // aws-rds-sensitive-tf19 / the 0.12-era kong state: id = identifier.
+        let old = json!({"id": "mysql", "identifier": "mysql", "resource_id": "db-Y37SH4"});
+        let parts = db_instance_by_resource_id(&old).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].0, "db-Y37SH4");
+        assert_eq!(parts[0].1["id"], "db-Y37SH4");
+        assert_eq!(parts[0].1["identifier"], "mysql");
+        // Since 5.0 the id is the resource id: matched as itself.
+        let new = json!({"id": "db-Y37SH4", "identifier": "mysql", "resource_id": "db-Y37SH4"});
+        assert!(db_instance_by_resource_id(&new).is_none());
+    }
+
+    #[test]
+    fn the_old_name_attribute_is_db_name_and_unreturned_settings_are_unknown() {
+        let mut desired = json!({
+            "name": "box_storage",
+            "security_group_names": [],
+            "backup_target": "region",
+            "network_type": "IPV4",
+        });
+        let mut live = json!({"db_name": "box_storage", "backup_target": "", "network_type": ""});
+        normalize_db_instance(&mut desired, &mut live);
+        assert_eq!(desired, json!({"db_name": "box_storage"}));
+        assert_eq!(live, json!({"db_name": "box_storage"}));
+        // A returned value is compared: `outposts` vs `region` still shows.
+        let mut desired = json!({"backup_target": "region"});
+        let mut live = json!({"backup_target": "outposts"});
+        normalize_db_instance(&mut desired, &mut live);
+        assert_ne!(desired, live);
+        // Both spellings in one state (4.x writes `db_name` and `name`).
+        let mut desired = json!({"db_name": "a", "name": "a"});
+        normalize_db_instance(&mut desired, &mut json!({}));
+        assert_eq!(desired, json!({"db_name": "a"}));
+    }
+
+    #[test]
+    fn unreturned_subnet_group_network_types_are_unknown() {
+        let mut desired = json!({"supported_network_types": ["IPV4"]});
+        let mut live = json!({"supported_network_types": []});
+        normalize_db_subnet_group(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        let mut desired = json!({"supported_network_types": ["IPV4"]});
+        let mut live = json!({"supported_network_types": ["IPV4", "DUAL"]});
+        normalize_db_subnet_group(&mut desired, &mut live);
+        assert_ne!(desired, live);
+    }
+
+    #[test]
+    fn an_empty_scaling_configuration_is_no_block() {
+        use aws_sdk_rds::types::ScalingConfigurationInfo;
+        let empty = DbCluster::builder()
+            .db_cluster_identifier("c")
+            .scaling_configuration_info(ScalingConfigurationInfo::builder().build())
+            .build();
+        assert_eq!(
+            rds_cluster_attributes(&empty)["scaling_configuration"],
+            json!([])
+        );
+        let serverless = DbCluster::builder()
+            .db_cluster_identifier("c")
+            .scaling_configuration_info(ScalingConfigurationInfo::builder().min_capacity(2).build())
+            .build();
+        assert_eq!(
+            rds_cluster_attributes(&serverless)["scaling_configuration"][0]["min_capacity"],
+            2
+        );
+    }
+
+    #[test]
     fn members_managed_as_cluster_instances_fold_out_of_the_cluster() {
         let mut desired = json!({"cluster_members": [], "database_name": "app"});
         let mut live = json!({"cluster_members": ["one", "stray"], "database_name": ""});
