@@ -732,6 +732,31 @@ pub static LB_LISTENER: TypeDef = TypeDef {
     list: list_listeners,
 };
 
+/// Settings that exist only for listeners of other protocols: an SSL policy
+/// for TLS-terminating ones (HTTPS, TLS), a TCP idle timeout for NLB ones
+/// (TCP, UDP, TCP_UDP, TLS). AWS returns neither for the others, and the
+/// provider leaves them `""`/`null` (the HTTP listener of
+/// `aws-cms-npd-ecs-rds-tf113`, provider 5.x); moto 5.1.22 returns its
+/// defaults for every listener (`ELBSecurityPolicy-2016-08`, `350`). They
+/// cannot be set on such a listener, so they are not compared there.
+fn drop_other_protocols_settings(desired: &mut Value, live: &mut Value) {
+    let protocol = live["protocol"].as_str().unwrap_or_default().to_string();
+    let mut not_applicable = Vec::new();
+    if !matches!(protocol.as_str(), "HTTPS" | "TLS") {
+        not_applicable.push("ssl_policy");
+    }
+    if !matches!(protocol.as_str(), "TCP" | "UDP" | "TCP_UDP" | "TLS") {
+        not_applicable.push("tcp_idle_timeout_seconds");
+    }
+    for name in not_applicable {
+        for tree in [&mut *desired, &mut *live] {
+            if let Some(o) = tree.as_object_mut() {
+                o.remove(name);
+            }
+        }
+    }
+}
+
 /// Besides tags and unknown attributes: a forward action is written either as
 /// `target_group_arn` or as a `forward` block, whichever the configuration
 /// used; the API returns both, so the live side keeps the form the state has.
@@ -744,6 +769,7 @@ fn normalize_listener(desired: &mut Value, live: &mut Value) {
         .collect();
     unknown.extend(["alpn_policy", "certificate_arn"]);
     drop_unknown(desired, live, &unknown);
+    drop_other_protocols_settings(desired, live);
     let (Some(d_actions), Some(l_actions)) = (
         desired
             .get_mut("default_action")
@@ -854,30 +880,6 @@ fn list_listeners(ctx: &RegionContext) -> ListFuture<'_> {
     })
 }
 
-/// Whether a listener of `protocol` terminates TLS (only those have an SSL
-/// policy; AWS returns none for the others, moto 5.1.22 its default for all).
-fn is_tls(protocol: &str) -> bool {
-    matches!(protocol, "HTTPS" | "TLS")
-}
-
-/// Which listener protocols an attribute-list setting exists for, as the
-/// provider reads them (it leaves the others unset: `null` in state, as the
-/// HTTP listener of `aws-cms-npd-ecs-rds-tf113` shows for
-/// `tcp_idle_timeout_seconds`): TCP idle timeouts for NLB listeners, mTLS and
-/// TLS headers for HTTPS, response headers for HTTP and HTTPS. moto 5.1.22
-/// returns every key for every listener.
-fn listener_attribute_applies(name: &str, protocol: &str) -> bool {
-    if name == "tcp_idle_timeout_seconds" {
-        matches!(protocol, "TCP" | "UDP" | "TCP_UDP" | "TLS")
-    } else if name.starts_with("routing_http_request_") {
-        protocol == "HTTPS"
-    } else if name.starts_with("routing_http_response_") {
-        matches!(protocol, "HTTP" | "HTTPS")
-    } else {
-        true
-    }
-}
-
 /// One listener in the provider's shape.
 pub fn listener_object(
     listener: &aws_sdk_elasticloadbalancingv2::types::Listener,
@@ -885,7 +887,6 @@ pub fn listener_object(
     tags: Value,
 ) -> LiveObject {
     let arn = listener.listener_arn().unwrap_or_default().to_string();
-    let protocol = listener.protocol().map(|p| p.as_str()).unwrap_or_default();
     let mut actions: Vec<&Action> = listener.default_actions().iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or(0));
     let mutual_authentication = match listener.mutual_authentication() {
@@ -914,16 +915,12 @@ pub fn listener_object(
         "mutual_authentication": mutual_authentication,
         "port": listener.port(),
         "protocol": listener.protocol().map(|p| p.as_str()).unwrap_or_default(),
-        "ssl_policy": if is_tls(protocol) { s(listener.ssl_policy()) } else { json!("") },
+        "ssl_policy": s(listener.ssl_policy()),
         "tags": tags.clone(),
         "tags_all": tags,
     });
     for (name, key, kind) in LISTENER_ATTRIBUTES {
-        object[*name] = if listener_attribute_applies(name, protocol) {
-            typed(attributes.get(*key).map(String::as_str), *kind)
-        } else {
-            Value::Null
-        };
+        object[*name] = typed(attributes.get(*key).map(String::as_str), *kind);
     }
     LiveObject {
         id: arn,
@@ -1162,37 +1159,21 @@ mod tests {
     fn an_http_listener_has_no_ssl_policy_nor_tcp_idle_timeout() {
         // aws-cms-npd-ecs-rds-tf113's HTTP listener: `ssl_policy = ""`,
         // `tcp_idle_timeout_seconds = null`; moto 5.1.22 returns both.
-        use aws_sdk_elasticloadbalancingv2::types::Listener;
-        let listener = |protocol: ProtocolEnum| {
-            Listener::builder()
-                .listener_arn("arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web/1/2")
-                .protocol(protocol)
-                .port(80)
-                .ssl_policy("ELBSecurityPolicy-2016-08")
-                .build()
-        };
-        let attributes = HashMap::from([
-            ("tcp.idle_timeout.seconds".to_string(), "350".to_string()),
-            (
-                "routing.http.response.server.enabled".to_string(),
-                "true".to_string(),
-            ),
-        ]);
-        let http = listener_object(&listener(ProtocolEnum::Http), &attributes, json!({}));
-        assert_eq!(http.attributes["ssl_policy"], "");
-        assert_eq!(http.attributes["tcp_idle_timeout_seconds"], Value::Null);
-        assert_eq!(
-            http.attributes["routing_http_response_server_enabled"],
-            true
-        );
-        let https = listener_object(&listener(ProtocolEnum::Https), &attributes, json!({}));
-        assert_eq!(https.attributes["ssl_policy"], "ELBSecurityPolicy-2016-08");
-        let tcp = listener_object(&listener(ProtocolEnum::Tcp), &attributes, json!({}));
-        assert_eq!(tcp.attributes["tcp_idle_timeout_seconds"], 350);
-        assert_eq!(
-            tcp.attributes["routing_http_response_server_enabled"],
-            Value::Null
-        );
+        let mut desired =
+            json!({"protocol": "HTTP", "ssl_policy": "", "tcp_idle_timeout_seconds": null});
+        let mut live = json!({"protocol": "HTTP", "ssl_policy": "ELBSecurityPolicy-2016-08", "tcp_idle_timeout_seconds": 350});
+        normalize_listener(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        // Where they exist, they are compared.
+        let mut desired =
+            json!({"protocol": "HTTPS", "ssl_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"});
+        let mut live = json!({"protocol": "HTTPS", "ssl_policy": "ELBSecurityPolicy-2016-08"});
+        normalize_listener(&mut desired, &mut live);
+        assert_ne!(desired, live);
+        let mut desired = json!({"protocol": "TCP", "tcp_idle_timeout_seconds": 350});
+        let mut live = json!({"protocol": "TCP", "tcp_idle_timeout_seconds": 600});
+        normalize_listener(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

@@ -390,8 +390,25 @@ pub static RDS_CLUSTER: TypeDef = TypeDef {
 /// Besides tags and the engine version (see [`normalize_db_instance`]): the
 /// provider stores `database_name` only when the API returns one (a known API
 /// gap), so a live `""` says nothing.
+///
+/// A `scaling_configuration` block whose every field is null configures
+/// nothing and is no block: AWS returns `ScalingConfigurationInfo` for
+/// Serverless v1 clusters only, the provider then stores `[]` for the others
+/// (the 0.13-era `aws-eks-lon-kinbal-tf013` state), and moto 5.1.22 sends an
+/// empty `<ScalingConfigurationInfo/>` for every cluster.
 fn normalize_rds_cluster(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    for tree in [&mut *desired, &mut *live] {
+        if let Some(blocks) = tree
+            .get_mut("scaling_configuration")
+            .and_then(Value::as_array_mut)
+        {
+            blocks.retain(|b| {
+                b.as_object()
+                    .is_none_or(|o| !o.values().all(Value::is_null))
+            });
+        }
+    }
     keep_engine_version_prefix(desired, live);
     if let Some(live) = live.as_object_mut()
         && live.get("database_name") == Some(&json!(""))
@@ -452,19 +469,8 @@ pub fn rds_cluster_attributes(c: &DbCluster) -> Value {
     let domain = c.domain_memberships().first();
     let certificate = c.certificate_details();
     // The provider copies each field the API returns; an absent one is null.
-    // AWS returns the block for Serverless v1 clusters only; an empty one
-    // (moto 5.1.22 sends `<ScalingConfigurationInfo/>` for every cluster)
-    // configures nothing and is no block.
     let scaling: Vec<Value> = c
         .scaling_configuration_info()
-        .filter(|s| {
-            s.auto_pause().is_some()
-                || s.max_capacity().is_some()
-                || s.min_capacity().is_some()
-                || s.seconds_before_timeout().is_some()
-                || s.seconds_until_auto_pause().is_some()
-                || s.timeout_action().is_some()
-        })
         .map(|s| {
             vec![json!({
                 "auto_pause": s.auto_pause(),
@@ -992,23 +998,18 @@ mod tests {
 
     #[test]
     fn an_empty_scaling_configuration_is_no_block() {
-        use aws_sdk_rds::types::ScalingConfigurationInfo;
-        let empty = DbCluster::builder()
-            .db_cluster_identifier("c")
-            .scaling_configuration_info(ScalingConfigurationInfo::builder().build())
-            .build();
-        assert_eq!(
-            rds_cluster_attributes(&empty)["scaling_configuration"],
-            json!([])
-        );
-        let serverless = DbCluster::builder()
-            .db_cluster_identifier("c")
-            .scaling_configuration_info(ScalingConfigurationInfo::builder().min_capacity(2).build())
-            .build();
-        assert_eq!(
-            rds_cluster_attributes(&serverless)["scaling_configuration"][0]["min_capacity"],
-            2
-        );
+        let empty = json!([{"auto_pause": null, "max_capacity": null, "min_capacity": null,
+            "seconds_before_timeout": null, "seconds_until_auto_pause": null, "timeout_action": null}]);
+        let mut desired = json!({"scaling_configuration": []});
+        let mut live = json!({"scaling_configuration": empty});
+        normalize_rds_cluster(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        let mut desired = json!({"scaling_configuration": []});
+        let mut live = json!({"scaling_configuration": [{"auto_pause": true, "max_capacity": 16,
+            "min_capacity": 2, "seconds_before_timeout": 300, "seconds_until_auto_pause": 300,
+            "timeout_action": "RollbackCapacityChange"}]});
+        normalize_rds_cluster(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]
