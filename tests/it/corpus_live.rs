@@ -25,12 +25,25 @@ const CORPUS_STATES: &[&str] = &[
     // Upgraded from Terraform 0.11: `attributes_flat` (the script's rule 7).
     "aws-21-security-groups-terraformer-upgraded.tfstate.backup",
     "aws-eks-blueprints-addons-helm.tfstate.backup",
-    "aws-rds-sensitive-tf19.tfstate",
     // Partly destroyed: resources with no instances left.
     "aws-kong-rds-alb-partially-destroyed-tf012.tfstate.backup",
     "aws-s3-bucket-policy-tf012.tfstate",
     "aws-s3-versioning-sse-tf111.tfstate",
 ];
+
+/// Corpus states holding a setting moto 5.1.22 refuses to hold as AWS did, so
+/// the script cannot make it (its rule 8 lists each in the summary's
+/// `moto_limits`). Everything else in them is checked as in
+/// [`CORPUS_STATES`]; a drift on a listed attribute, and only there, is moto's.
+///
+/// - `aws-rds-sensitive-tf19`: `backup_window = "03:00-04:00"` with
+///   `maintenance_window = "mon:04:00-mon:05:00"`, which AWS accepted (the
+///   windows touch, they do not overlap). moto's
+///   `valid_preferred_maintenance_window` counts an overlap of 0 seconds as
+///   overlapping (`>= 0`) and answers `InvalidParameterValue: The backup
+///   window and maintenance window must not overlap` to CreateDBInstance and
+///   ModifyDBInstance alike, so no API call gives the instance both windows.
+const CORPUS_STATES_WITH_MOTO_LIMITS: &[&str] = &["aws-rds-sensitive-tf19.tfstate"];
 
 /// What `materialize-state --summary-json` wrote.
 struct Materialised {
@@ -42,6 +55,8 @@ struct Materialised {
     /// them without holding them (another state's VPC): the only unmanaged
     /// resources a scan may report.
     support: BTreeSet<String>,
+    /// `(type.id, attribute)` the script could not set as the state has it.
+    moto_limits: BTreeSet<(String, String)>,
 }
 
 fn script() -> PathBuf {
@@ -94,6 +109,21 @@ fn materialise(name: &str, moto: &MotoServer) -> Result<Materialised, String> {
                 )
             })
             .collect(),
+        moto_limits: summary["moto_limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    format!(
+                        "{}.{}",
+                        l["resource_type"].as_str().unwrap(),
+                        l["id"].as_str().unwrap()
+                    ),
+                    l["attribute"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect(),
     })
 }
 
@@ -139,13 +169,22 @@ fn materialise_and_scan(name: &str) -> Result<(Materialised, i32, Value), String
     Ok((materialised, code, report))
 }
 
-/// Everything wrong with one materialised state's scan, as lines.
-fn problems(name: &str) -> Vec<String> {
+/// Everything wrong with one materialised state's scan, as lines. Drift on
+/// the attributes the script reports as moto's limits is expected only when
+/// `limits_allowed`, and then each limit must show (else it is stale).
+fn problems(name: &str, limits_allowed: bool) -> Vec<String> {
     let (materialised, code, report) = match materialise_and_scan(name) {
         Ok(r) => r,
         Err(e) => return vec![e],
     };
     let mut problems = Vec::new();
+    if !limits_allowed && !materialised.moto_limits.is_empty() {
+        problems.push(format!(
+            "moto limits {:?} in a state of CORPUS_STATES",
+            materialised.moto_limits
+        ));
+    }
+    let mut limits_seen = BTreeSet::new();
     let drift = &report["live"]["drift"];
     let mut unmanaged = BTreeSet::new();
     for d in drift["drifts"].as_array().unwrap() {
@@ -158,11 +197,27 @@ fn problems(name: &str) -> Vec<String> {
             "unmanaged" => {
                 unmanaged.insert(key);
             }
-            kind => problems.push(format!(
-                "{kind} {}: {}",
-                d["address"].as_str().unwrap_or(&key),
-                d["changes"]
-            )),
+            kind => {
+                let mut changes = d["changes"].as_array().cloned().unwrap_or_default();
+                if kind == "changed" && limits_allowed {
+                    changes.retain(|c| {
+                        let limit = (key.clone(), c["path"].as_str().unwrap_or("").to_string());
+                        let expected = materialised.moto_limits.contains(&limit);
+                        if expected {
+                            limits_seen.insert(limit);
+                        }
+                        !expected
+                    });
+                    if changes.is_empty() {
+                        continue;
+                    }
+                }
+                problems.push(format!(
+                    "{kind} {}: {}",
+                    d["address"].as_str().unwrap_or(&key),
+                    Value::Array(changes)
+                ))
+            }
         }
     }
     if unmanaged != materialised.support {
@@ -171,7 +226,13 @@ fn problems(name: &str) -> Vec<String> {
             materialised.support
         ));
     }
-    let expected_code = if materialised.support.is_empty() {
+    if limits_allowed && limits_seen != materialised.moto_limits {
+        problems.push(format!(
+            "moto limits {:?} declared, drift seen on {limits_seen:?}",
+            materialised.moto_limits
+        ));
+    }
+    let expected_code = if materialised.support.is_empty() && limits_seen.is_empty() {
         0
     } else {
         2
@@ -214,7 +275,12 @@ fn problems(name: &str) -> Vec<String> {
 /// Every state runs, and every failing state is reported at once.
 #[test]
 fn materialised_corpus_states_have_no_drift() {
-    let failures: Vec<String> = CORPUS_STATES.iter().flat_map(|n| problems(n)).collect();
+    let failures: Vec<String> = CORPUS_STATES
+        .iter()
+        .map(|n| (n, false))
+        .chain(CORPUS_STATES_WITH_MOTO_LIMITS.iter().map(|n| (n, true)))
+        .flat_map(|(n, limits_allowed)| problems(n, limits_allowed))
+        .collect();
     assert!(
         failures.is_empty(),
         "false positives on materialised corpus states:\n{}",

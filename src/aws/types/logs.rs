@@ -53,6 +53,8 @@ fn is_service_log_group(live: &Value) -> bool {
 
 /// Tags as for every tagged type; a state that never refreshed the class (it
 /// is computed, and older providers did not know it) says nothing about it.
+/// AWS returns the class of every group (`STANDARD` unless chosen); moto
+/// 5.1.22 returns none: a live `""` is unknown, not drift.
 fn normalize_log_group(desired: &mut Value, live: &mut Value) {
     super::net::normalize_tags(desired, live);
     if desired.get("log_group_class").is_none()
@@ -60,6 +62,7 @@ fn normalize_log_group(desired: &mut Value, live: &mut Value) {
     {
         live.remove("log_group_class");
     }
+    super::net::drop_unreturned(desired, live, &["log_group_class"]);
 }
 
 fn list_log_groups(ctx: &RegionContext) -> ListFuture<'_> {
@@ -179,6 +182,20 @@ mod tests {
                 "tags_all": {"team": "a"},
             })
         );
+    }
+
+    #[test]
+    fn an_unreturned_class_is_unknown() {
+        // moto 5.1.22 returns no `logGroupClass`; AWS always does.
+        let mut desired = json!({"log_group_class": "STANDARD"});
+        let mut live = json!({"log_group_class": ""});
+        normalize_log_group(&mut desired, &mut live);
+        assert_eq!(desired, json!({}));
+        assert_eq!(live, json!({}));
+        let mut desired = json!({"log_group_class": "STANDARD"});
+        let mut live = json!({"log_group_class": "INFREQUENT_ACCESS"});
+        normalize_log_group(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

@@ -92,7 +92,7 @@ static RULES_DB_INSTANCE: TypeRules = TypeRules {
     sets: &["enabled_cloudwatch_logs_exports", "vpc_security_group_ids"],
     normalize: normalize_db_instance,
     is_default: never_default,
-    desired_parts: None,
+    desired_parts: Some(db_instance_by_resource_id),
     folds: &[],
 };
 
@@ -102,12 +102,54 @@ pub static DB_INSTANCE: TypeDef = TypeDef {
     list: list_db_instances,
 };
 
+/// Providers before 5.0 (the 0.12-era `aws-kong-rds-alb-partially-destroyed`
+/// state, and `aws-rds-sensitive-tf19`, written by 4.x) used the identifier
+/// as an instance's id; since 5.0 it is the `DbiResourceId`, which those
+/// states hold as `resource_id`. Such an instance is the live object of that
+/// resource id, its `id` the one the provider's state upgrade gives it.
+fn db_instance_by_resource_id(attributes: &Value) -> Option<Vec<(String, Value)>> {
+    let id = attributes["id"].as_str()?;
+    let resource_id = attributes["resource_id"].as_str()?;
+    if id == resource_id || resource_id.is_empty() {
+        return None;
+    }
+    let mut attributes = attributes.clone();
+    attributes["id"] = json!(resource_id);
+    Some(vec![(resource_id.to_string(), attributes)])
+}
+
+/// Settings AWS returns for every DB instance (its endpoint's zone, the
+/// backup target, the Database Insights mode, the engine's support policy,
+/// the network type) but moto 5.1.22 leaves out: a live `""` is unknown, not
+/// drift.
+const INSTANCE_ALWAYS_RETURNED: &[&str] = &[
+    "backup_target",
+    "database_insights_mode",
+    "engine_lifecycle_support",
+    "hosted_zone_id",
+    "network_type",
+];
+
 /// A configured `engine_version` of `16` or `16.3` stands for whatever minor
 /// version AWS runs (`engine_version_actual`); the provider keeps the
 /// configured spelling while it is a prefix of the actual version.
+///
+/// Attributes the provider no longer has are dropped from the state: the
+/// database `name` (renamed `db_name` in 5.0; the 0.12-era kong state holds
+/// only `name`, which the live `db_name` is compared against instead) and
+/// `security_group_names` (EC2-Classic DB security groups, removed in 5.0).
 fn normalize_db_instance(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
     keep_engine_version_prefix(desired, live);
+    super::net::drop_unreturned(desired, live, INSTANCE_ALWAYS_RETURNED);
+    if let Some(d) = desired.as_object_mut() {
+        if let Some(name) = d.remove("name")
+            && !d.contains_key("db_name")
+        {
+            d.insert("db_name".to_string(), name);
+        }
+        d.remove("security_group_names");
+    }
 }
 
 fn keep_engine_version_prefix(desired: &Value, live: &mut Value) {
@@ -348,8 +390,25 @@ pub static RDS_CLUSTER: TypeDef = TypeDef {
 /// Besides tags and the engine version (see [`normalize_db_instance`]): the
 /// provider stores `database_name` only when the API returns one (a known API
 /// gap), so a live `""` says nothing.
+///
+/// A `scaling_configuration` block whose every field is null configures
+/// nothing and is no block: AWS returns `ScalingConfigurationInfo` for
+/// Serverless v1 clusters only, the provider then stores `[]` for the others
+/// (the 0.13-era `aws-eks-lon-kinbal-tf013` state), and moto 5.1.22 sends an
+/// empty `<ScalingConfigurationInfo/>` for every cluster.
 fn normalize_rds_cluster(desired: &mut Value, live: &mut Value) {
     normalize_tags(desired, live);
+    for tree in [&mut *desired, &mut *live] {
+        if let Some(blocks) = tree
+            .get_mut("scaling_configuration")
+            .and_then(Value::as_array_mut)
+        {
+            blocks.retain(|b| {
+                b.as_object()
+                    .is_none_or(|o| !o.values().all(Value::is_null))
+            });
+        }
+    }
     keep_engine_version_prefix(desired, live);
     if let Some(live) = live.as_object_mut()
         && live.get("database_name") == Some(&json!(""))
@@ -526,7 +585,7 @@ static RULES_DB_SUBNET_GROUP: TypeRules = TypeRules {
     ignore: &["name_prefix"],
     sensitive: &[],
     sets: &["subnet_ids", "supported_network_types"],
-    normalize: normalize_tags,
+    normalize: normalize_db_subnet_group,
     is_default: is_default_subnet_group,
     desired_parts: None,
     folds: &[],
@@ -537,6 +596,13 @@ pub static DB_SUBNET_GROUP: TypeDef = TypeDef {
     actions: &["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
     list: list_db_subnet_groups,
 };
+
+/// AWS returns `SupportedNetworkTypes` for every subnet group (at least
+/// `IPV4`); moto 5.1.22 leaves it out: a live `[]` is unknown, not drift.
+fn normalize_db_subnet_group(desired: &mut Value, live: &mut Value) {
+    normalize_tags(desired, live);
+    super::net::drop_unreturned(desired, live, &["supported_network_types"]);
+}
 
 /// AWS creates the subnet group `default` (over the default VPC's subnets).
 fn is_default_subnet_group(live: &Value) -> bool {
@@ -879,6 +945,71 @@ mod tests {
         ]});
         normalize_db_parameter_group(&mut desired, &mut live);
         assert_eq!(desired["parameter"], live["parameter"]);
+    }
+
+    #[test]
+    fn a_pre_5_0_instance_id_is_its_identifier_and_matches_by_resource_id() {
+        // aws-rds-sensitive-tf19 / the 0.12-era kong state: id = identifier.
+        let old = json!({"id": "mysql", "identifier": "mysql", "resource_id": "db-Y37SH4"});
+        let parts = db_instance_by_resource_id(&old).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].0, "db-Y37SH4");
+        assert_eq!(parts[0].1["id"], "db-Y37SH4");
+        assert_eq!(parts[0].1["identifier"], "mysql");
+        // Since 5.0 the id is the resource id: matched as itself.
+        let new = json!({"id": "db-Y37SH4", "identifier": "mysql", "resource_id": "db-Y37SH4"});
+        assert!(db_instance_by_resource_id(&new).is_none());
+    }
+
+    #[test]
+    fn the_old_name_attribute_is_db_name_and_unreturned_settings_are_unknown() {
+        let mut desired = json!({
+            "name": "box_storage",
+            "security_group_names": [],
+            "backup_target": "region",
+            "network_type": "IPV4",
+        });
+        let mut live = json!({"db_name": "box_storage", "backup_target": "", "network_type": ""});
+        normalize_db_instance(&mut desired, &mut live);
+        assert_eq!(desired, json!({"db_name": "box_storage"}));
+        assert_eq!(live, json!({"db_name": "box_storage"}));
+        // A returned value is compared: `outposts` vs `region` still shows.
+        let mut desired = json!({"backup_target": "region"});
+        let mut live = json!({"backup_target": "outposts"});
+        normalize_db_instance(&mut desired, &mut live);
+        assert_ne!(desired, live);
+        // Both spellings in one state (4.x writes `db_name` and `name`).
+        let mut desired = json!({"db_name": "a", "name": "a"});
+        normalize_db_instance(&mut desired, &mut json!({}));
+        assert_eq!(desired, json!({"db_name": "a"}));
+    }
+
+    #[test]
+    fn unreturned_subnet_group_network_types_are_unknown() {
+        let mut desired = json!({"supported_network_types": ["IPV4"]});
+        let mut live = json!({"supported_network_types": []});
+        normalize_db_subnet_group(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        let mut desired = json!({"supported_network_types": ["IPV4"]});
+        let mut live = json!({"supported_network_types": ["IPV4", "DUAL"]});
+        normalize_db_subnet_group(&mut desired, &mut live);
+        assert_ne!(desired, live);
+    }
+
+    #[test]
+    fn an_empty_scaling_configuration_is_no_block() {
+        let empty = json!([{"auto_pause": null, "max_capacity": null, "min_capacity": null,
+            "seconds_before_timeout": null, "seconds_until_auto_pause": null, "timeout_action": null}]);
+        let mut desired = json!({"scaling_configuration": []});
+        let mut live = json!({"scaling_configuration": empty});
+        normalize_rds_cluster(&mut desired, &mut live);
+        assert_eq!(desired, live);
+        let mut desired = json!({"scaling_configuration": []});
+        let mut live = json!({"scaling_configuration": [{"auto_pause": true, "max_capacity": 16,
+            "min_capacity": 2, "seconds_before_timeout": 300, "seconds_until_auto_pause": 300,
+            "timeout_action": "RollbackCapacityChange"}]});
+        normalize_rds_cluster(&mut desired, &mut live);
+        assert_ne!(desired, live);
     }
 
     #[test]

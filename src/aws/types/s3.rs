@@ -73,7 +73,7 @@ static RULES_BUCKET: TypeRules = TypeRules {
     // `force_destroy` only steers Terraform's destroy and `bucket_prefix` its
     // create; `acl` is a create-time canned ACL the provider never reads back
     // (the ACL it reads is `grant`).
-    ignore: &["acl", "bucket_prefix", "force_destroy"],
+    ignore: &["acl", "bucket_prefix", "force_destroy", OWNER_MARKER],
     sensitive: &[],
     sets: &[
         "grant",
@@ -163,7 +163,26 @@ fn remove_bucket_child(desired: &mut Value, live: &mut Value, child_type: &str, 
     }
 }
 
+/// A live-only attribute holding the bucket owner's canonical user id (from
+/// `GetBucketAcl`), which [`normalize_bucket`] needs to recognise the owner's
+/// default grant. A colon never occurs in a Terraform attribute name; the
+/// bucket's rules ignore it, so it is never compared.
+pub const OWNER_MARKER: &str = "driftd:owner_id";
+
+/// Besides the encryption rule's `bucket_key_enabled`:
+/// - `request_payer`: AWS answers `GetBucketRequestPayment` for every bucket,
+///   so a live `""` means the answer was not read (moto 5.1.22 does not
+///   implement the call): unknown, not drift;
+/// - `grant`: providers before 3.x (the 0.12-era `aws-s3-bucket-policy-tf012`
+///   state, provider 2.x) did not record the grant every bucket with the
+///   default `private` ACL has, the owner's own `FULL_CONTROL`, and wrote
+///   `grant = []`. Desired `[]` and a live ACL of exactly that one grant are
+///   the same ACL; any other grant still shows.
 fn normalize_bucket(desired: &mut Value, live: &mut Value) {
+    super::net::drop_unreturned(desired, live, &["request_payer"]);
+    if desired.get("grant") == Some(&json!([])) && is_owner_default_acl(live) {
+        live["grant"] = json!([]);
+    }
     for tree in [desired, live] {
         if let Some(rules) = tree
             .pointer_mut("/server_side_encryption_configuration/0/rule")
@@ -328,7 +347,25 @@ pub fn bucket_attributes(bucket: &str, region: &str, d: &BucketDetails<'_>) -> V
     if let Some(zone) = hosted_zone_id(region) {
         attributes["hosted_zone_id"] = json!(zone);
     }
+    if let Some(owner) = d.acl.and_then(|a| a.owner()).and_then(|o| o.id()) {
+        attributes[OWNER_MARKER] = json!(owner);
+    }
     attributes
+}
+
+/// Whether the live ACL is the one a new bucket gets: its owner's
+/// `FULL_CONTROL`, nothing else.
+fn is_owner_default_acl(live: &Value) -> bool {
+    let Some(owner) = live.get(OWNER_MARKER).and_then(Value::as_str) else {
+        return false;
+    };
+    live.get("grant")
+        == Some(&json!([{
+            "id": owner,
+            "permissions": ["FULL_CONTROL"],
+            "type": "CanonicalUser",
+            "uri": "",
+        }]))
 }
 
 /// Grants grouped by grantee, their permissions a set, as the provider does.
@@ -1455,6 +1492,100 @@ mod tests {
                 json!({"id": "", "permissions": ["WRITE", "READ_ACP"], "type": "Group", "uri": log_delivery}),
             ]
         );
+    }
+
+    /// The live bucket for an ACL: `bucket_attributes` as a scan maps it.
+    fn bucket_with_acl(acl: &GetBucketAclOutput) -> Value {
+        let details = BucketDetails {
+            policy: None,
+            acl: Some(acl),
+            cors: None,
+            website: None,
+            versioning: None,
+            accelerate: None,
+            request_payment: None,
+            logging: None,
+            lifecycle: None,
+            replication: None,
+            encryption: None,
+            object_lock: None,
+            tags: &[],
+        };
+        bucket_attributes("b", "us-east-1", &details)
+    }
+
+    fn owned_acl() -> aws_sdk_s3::operation::get_bucket_acl::builders::GetBucketAclOutputBuilder {
+        GetBucketAclOutput::builder()
+            .owner(aws_sdk_s3::types::Owner::builder().id("owner").build())
+            .grants(grant(
+                Type::CanonicalUser,
+                Some("owner"),
+                None,
+                Permission::FullControl,
+            ))
+    }
+
+    #[test]
+    fn old_state_without_the_owners_default_grant_is_in_sync() {
+        // aws-s3-bucket-policy-tf012: `grant = []` for a private bucket.
+        let mut desired = json!({"grant": [], "request_payer": "BucketOwner"});
+        let mut live = bucket_with_acl(&owned_acl().build());
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(live["grant"], json!([]));
+        assert_eq!(desired["grant"], json!([]));
+    }
+
+    #[test]
+    fn a_real_grant_besides_the_owners_still_shows() {
+        let acl = owned_acl()
+            .grants(grant(
+                Type::Group,
+                None,
+                Some("http://acs.amazonaws.com/groups/global/AllUsers"),
+                Permission::Read,
+            ))
+            .build();
+        let mut desired = json!({"grant": []});
+        let mut live = bucket_with_acl(&acl);
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(live["grant"].as_array().unwrap().len(), 2);
+
+        // The only grant going to someone else than the owner is no default.
+        let other = GetBucketAclOutput::builder()
+            .owner(aws_sdk_s3::types::Owner::builder().id("owner").build())
+            .grants(grant(
+                Type::CanonicalUser,
+                Some("someone-else"),
+                None,
+                Permission::FullControl,
+            ))
+            .build();
+        let mut desired = json!({"grant": []});
+        let mut live = bucket_with_acl(&other);
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(live["grant"].as_array().unwrap().len(), 1);
+
+        // A state that records the owner's grant compares it as it is.
+        let mut desired = json!({"grant": [{"id": "owner", "permissions": ["FULL_CONTROL"], "type": "CanonicalUser", "uri": ""}]});
+        let mut live = bucket_with_acl(&owned_acl().build());
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(live["grant"], desired["grant"]);
+    }
+
+    #[test]
+    fn an_unreturned_request_payer_is_unknown_not_drift() {
+        // moto 5.1.22 does not implement GetBucketRequestPayment.
+        let mut desired = json!({"request_payer": "BucketOwner"});
+        let mut live = json!({"request_payer": ""});
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(desired.get("request_payer"), None);
+        assert_eq!(live.get("request_payer"), None);
+
+        let mut desired = json!({"request_payer": "BucketOwner"});
+        let mut live = json!({"request_payer": "Requester"});
+        normalize_bucket(&mut desired, &mut live);
+        assert_eq!(live["request_payer"], "Requester");
+        assert_eq!(desired["request_payer"], "BucketOwner");
     }
 
     #[test]
