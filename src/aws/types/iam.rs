@@ -351,33 +351,33 @@ fn list_policies(ctx: &RegionContext) -> ListFuture<'_> {
             .flat_map(|page| page.policies().iter().cloned())
             .collect();
         fill_policy_names(ctx, &mut policies).await?;
-        let mut objects = Vec::with_capacity(policies.len());
-        for policy in &policies {
-            let arn = policy.arn().unwrap_or_default();
-            let mut tags = Vec::new();
-            let mut pages = ctx
-                .iam()
-                .list_policy_tags()
-                .policy_arn(arn)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                match page {
-                    Ok(page) => tags.extend(page.tags),
-                    // Deleted since the details were read: gone, like a policy not listed.
-                    Err(e) if is_no_such_entity(&e) => {
-                        tags.clear();
-                        break;
+        // One ListPolicyTags per policy (the API has no batch form), a few at a time.
+        let iam = ctx.iam().clone();
+        super::per_resource::each_bounded(policies, move |policy| {
+            let iam = iam.clone();
+            async move {
+                let arn = policy.arn().unwrap_or_default().to_string();
+                let mut tags = Vec::new();
+                let mut pages = iam
+                    .list_policy_tags()
+                    .policy_arn(&arn)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    match page {
+                        Ok(page) => tags.extend(page.tags),
+                        // Deleted since the details were read: gone, like a policy not listed.
+                        Err(e) if is_no_such_entity(&e) => return Ok(None),
+                        Err(e) => return Err(CollectError::from_sdk("iam:ListPolicyTags", e)),
                     }
-                    Err(e) => return Err(CollectError::from_sdk("iam:ListPolicyTags", e)),
                 }
+                Ok(Some(LiveObject {
+                    attributes: policy_attributes(&policy, &tags),
+                    id: arn,
+                }))
             }
-            objects.push(LiveObject {
-                id: arn.to_string(),
-                attributes: policy_attributes(policy, &tags),
-            });
-        }
-        Ok(objects)
+        })
+        .await
     })
 }
 
@@ -621,43 +621,46 @@ fn list_instance_profiles(ctx: &RegionContext) -> ListFuture<'_> {
             let page = page.map_err(|e| CollectError::from_sdk("iam:ListInstanceProfiles", e))?;
             profiles.extend(page.instance_profiles);
         }
-        let mut objects = Vec::with_capacity(profiles.len());
-        for profile in &profiles {
-            let name = profile.instance_profile_name();
-            let tags = match ctx
-                .iam()
-                .get_instance_profile()
-                .instance_profile_name(name)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .instance_profile
-                    .and_then(|p| p.tags)
-                    .unwrap_or_default(),
-                // Deleted since it was listed: gone, like a profile not listed.
-                Err(e) if is_no_such_entity(&e) => continue,
-                Err(e) => return Err(CollectError::from_sdk("iam:GetInstanceProfile", e)),
-            };
-            let tags = tag_map(&tags);
-            // An instance profile holds at most one role; `null` when it has none.
-            let role = profile.roles().first().map(|r| r.role_name());
-            objects.push(LiveObject {
-                id: name.to_string(),
-                attributes: json!({
-                    "arn": profile.arn(),
-                    "create_date": date(profile.create_date()),
-                    "id": name,
-                    "name": name,
-                    "path": profile.path(),
-                    "role": role,
-                    "tags": tags,
-                    "tags_all": tags,
-                    "unique_id": profile.instance_profile_id(),
-                }),
-            });
-        }
-        Ok(objects)
+        // One GetInstanceProfile per profile (for its tags), a few at a time.
+        let iam = ctx.iam().clone();
+        super::per_resource::each_bounded(profiles, move |profile| {
+            let iam = iam.clone();
+            async move {
+                let name = profile.instance_profile_name();
+                let tags = match iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out
+                        .instance_profile
+                        .and_then(|p| p.tags)
+                        .unwrap_or_default(),
+                    // Deleted since it was listed: gone, like a profile not listed.
+                    Err(e) if is_no_such_entity(&e) => return Ok(None),
+                    Err(e) => return Err(CollectError::from_sdk("iam:GetInstanceProfile", e)),
+                };
+                let tags = tag_map(&tags);
+                // An instance profile holds at most one role; `null` when it has none.
+                let role = profile.roles().first().map(|r| r.role_name());
+                Ok(Some(LiveObject {
+                    id: name.to_string(),
+                    attributes: json!({
+                        "arn": profile.arn(),
+                        "create_date": date(profile.create_date()),
+                        "id": name,
+                        "name": name,
+                        "path": profile.path(),
+                        "role": role,
+                        "tags": tags,
+                        "tags_all": tags,
+                        "unique_id": profile.instance_profile_id(),
+                    }),
+                }))
+            }
+        })
+        .await
     })
 }
 
