@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod diff;
+pub mod findings;
 pub mod graph;
 pub mod live;
 pub mod model;
