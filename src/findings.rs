@@ -273,11 +273,23 @@ mod tests {
         let policy = Policy::default();
         let mut findings = Vec::new();
         let o = changed("sg-1", json!("22 open"));
-        let e = reconcile(&mut findings, &[o.clone()], scan(1), |_| true, &policy);
+        let e = reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(1),
+            |_| true,
+            &policy,
+        );
         assert_eq!(e, vec![Event::Opened { id: o.id() }]);
         assert!(!findings[0].visible, "one sighting is not enough");
 
-        let e = reconcile(&mut findings, &[o.clone()], scan(2), |_| true, &policy);
+        let e = reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(2),
+            |_| true,
+            &policy,
+        );
         assert_eq!(e, vec![Event::Confirmed { id: o.id() }]);
         assert!(findings[0].visible);
 
@@ -297,7 +309,13 @@ mod tests {
         );
 
         // It comes back: the same finding, reopened, confirmed again.
-        let e = reconcile(&mut findings, &[o.clone()], scan(5), |_| true, &policy);
+        let e = reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(5),
+            |_| true,
+            &policy,
+        );
         assert_eq!(e, vec![Event::Reopened { id: o.id() }]);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].first_seen, scan(1).at);
@@ -340,14 +358,32 @@ mod tests {
         let policy = Policy { confirm_after: 1 };
         let mut findings = Vec::new();
         let o = changed("sg-1", json!(1));
-        reconcile(&mut findings, &[o.clone()], scan(1), |_| true, &policy);
+        reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(1),
+            |_| true,
+            &policy,
+        );
         findings[0].state = State::Snoozed {
             until: scan(3).at,
             reason: "change window".into(),
         };
-        let e = reconcile(&mut findings, &[o.clone()], scan(2), |_| true, &policy);
+        let e = reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(2),
+            |_| true,
+            &policy,
+        );
         assert_eq!(e, vec![]);
-        let e = reconcile(&mut findings, &[o.clone()], scan(3), |_| true, &policy);
+        let e = reconcile(
+            &mut findings,
+            std::slice::from_ref(&o),
+            scan(3),
+            |_| true,
+            &policy,
+        );
         assert_eq!(e, vec![Event::SnoozeEnded { id: o.id() }]);
         assert_eq!(findings[0].state, State::Open);
     }
