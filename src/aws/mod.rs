@@ -229,6 +229,22 @@ fn unknown(def: &TypeDef, account: &str, region: &str, e: &CollectError) -> Cove
     }
 }
 
+/// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
+/// `aws-iso-b`), for the ARNs the provider builds itself.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 /// The account an ARN names, e.g. for the role of an `AwsAccount`.
 pub fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())

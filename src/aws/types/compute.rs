@@ -27,14 +27,16 @@
 //! device mapping has the true value, so that is the one read); gp3 volumes
 //! have no `Throughput`; key pairs' public keys end with a newline.
 
+use super::net::tags;
+use super::s;
 use crate::aws::types::net::{DEFAULT_MARKER, drop_unreturned, normalize_tags};
-use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
+use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef, partition};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_ec2::types::{
     Filter, Instance, InstanceAttributeName, LaunchTemplate, LaunchTemplateVersion,
     ResponseLaunchTemplateData, Tag, Volume,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -1216,35 +1218,10 @@ async fn shared_launch_templates(
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// An optional API string as the provider writes it: absent is `""`.
-fn s(v: Option<&str>) -> Value {
-    Value::String(v.unwrap_or_default().to_string())
-}
-
-/// The tags as the provider writes them: without the `aws:`-prefixed system tags.
-fn tags(tags: &[Tag]) -> Value {
-    Value::Object(
-        tags.iter()
-            .filter(|t| t.key().is_some_and(|k| !k.starts_with("aws:")))
-            .filter_map(|t| Some((t.key()?.to_string(), s(t.value()))))
-            .collect::<Map<_, _>>(),
-    )
-}
-
 fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter()
         .find(|t| t.key() == Some(key))
         .and_then(|t| t.value())
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// An EC2 ARN as the provider builds it (the scanned account, not the owner).

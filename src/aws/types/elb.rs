@@ -22,6 +22,7 @@
 //! configuration wrote it. Such settings are live `null` here, and the
 //! normalisation drops them from both sides: unknown is not drift.
 
+use super::s;
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{TypeRules, never_default};
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -1027,10 +1028,6 @@ fn action_object(action: &Action) -> Value {
 
 // ---------------------------------------------------------------------------
 // Shared helpers
-
-fn s(v: Option<&str>) -> Value {
-    Value::String(v.unwrap_or_default().to_string())
-}
 
 fn string_map(map: Option<&HashMap<String, String>>) -> Value {
     Value::Object(

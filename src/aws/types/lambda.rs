@@ -22,6 +22,7 @@
 //! `replace_security_groups_on_destroy`, `replacement_security_group_ids` and
 //! `timeouts`.
 
+use super::s;
 use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
 use crate::live::{TypeRules, never_default};
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
@@ -241,10 +242,6 @@ fn invoke_arn(region: &str, function_arn: &str) -> String {
         "arn:{}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
         function_arn.split(':').nth(1).unwrap_or("aws")
     )
-}
-
-fn s(v: Option<&str>) -> Value {
-    Value::String(v.unwrap_or_default().to_string())
 }
 
 fn strings(v: &[String]) -> Value {

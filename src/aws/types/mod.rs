@@ -76,6 +76,11 @@ pub static ALL: &[&TypeDef] = &[
     &ecr::ECR_REPOSITORY,
 ];
 
+/// An optional API string as the provider writes it: absent is `""`.
+pub(crate) fn s(v: Option<&str>) -> serde_json::Value {
+    serde_json::Value::String(v.unwrap_or_default().to_string())
+}
+
 /// The diff's rules for a resource type, if driftd supports it.
 pub fn rules(resource_type: &str) -> Option<&'static TypeRules> {
     ALL.iter()

@@ -8,7 +8,8 @@
 //! filtered call joined in memory, never from one call per resource; the only
 //! per-resource calls are the three `DescribeVpcAttribute` the API forces.
 
-use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
+use super::s;
+use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef, partition};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable, Tag, VpcAttributeName};
 use serde_json::{Map, Value, json};
@@ -1253,14 +1254,9 @@ fn list_nat_gateways(ctx: &RegionContext) -> ListFuture<'_> {
 // ---------------------------------------------------------------------------
 // Shared helpers
 
-/// An optional API string as the provider writes it: absent is `""`.
-fn s(v: Option<&str>) -> Value {
-    Value::String(v.unwrap_or_default().to_string())
-}
-
 /// The tags as the provider writes them: without the `aws:`-prefixed system
 /// tags (CloudFormation's, Service Catalog's…), which it always drops.
-fn tags(tags: &[Tag]) -> Value {
+pub(super) fn tags(tags: &[Tag]) -> Value {
     Value::Object(
         tags.iter()
             .filter(|t| t.key().is_some_and(|k| !k.starts_with("aws:")))
@@ -1272,20 +1268,6 @@ fn tags(tags: &[Tag]) -> Value {
 fn mark_default(attributes: &mut Value, is_default: bool) {
     if is_default {
         attributes[DEFAULT_MARKER] = Value::Bool(true);
-    }
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
     }
 }
 

@@ -25,7 +25,7 @@
 
 use super::net::{DEFAULT_MARKER, normalize_tags};
 use super::per_resource::each_bounded;
-use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
+use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef, partition};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_route53::types::{HostedZone, ResourceRecordSet, RrType, TagResourceType};
 use serde_json::{Value, json};
@@ -555,17 +555,6 @@ fn decode_escapes(name: &str) -> String {
         i += 1;
     }
     String::from_utf8(out).unwrap_or_else(|_| name.to_string())
-}
-
-/// The partition of a region, for ARNs the API does not return.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 #[cfg(test)]

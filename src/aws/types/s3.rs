@@ -35,7 +35,7 @@
 //! what the provider writes against moto), ignores `max-buckets` and the
 //! `bucket-region` filter, and leaves `BucketRegion` out.
 
-use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef};
+use crate::aws::{CollectError, ListFuture, LiveObject, RegionContext, TypeDef, partition};
 use crate::live::{Fold, TypeRules, never_default};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::get_bucket_accelerate_configuration::GetBucketAccelerateConfigurationOutput;
@@ -1352,16 +1352,6 @@ fn day(d: &aws_smithy_types::DateTime) -> String {
     chrono::DateTime::from_timestamp(d.secs(), 0)
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 fn dns_suffix(region: &str) -> &'static str {

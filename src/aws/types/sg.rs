@@ -17,7 +17,9 @@
 //! the provider does (rules and descriptions from the groups, `sgr-` ids from
 //! the rules).
 
-use crate::aws::{CollectError, ErrorKind, ListFuture, LiveObject, RegionContext, TypeDef};
+use crate::aws::{
+    CollectError, ErrorKind, ListFuture, LiveObject, RegionContext, TypeDef, partition,
+};
 use crate::live::{Fold, TypeRules};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -343,21 +345,6 @@ where
 
 // ---------------------------------------------------------------------------
 // Mapping into the provider's state shape
-
-/// The AWS partition of a region, for ARNs the API does not return.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    }
-}
 
 fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> Map<String, Value> {
     tags.iter()
