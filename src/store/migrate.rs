@@ -8,7 +8,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Marks the file as a driftd store (`PRAGMA application_id`, "drft"), so a
 /// stranger's SQLite database is refused instead of being written into.
@@ -67,6 +67,7 @@ fn upgrade_to(conn: &Connection, version: u32) -> rusqlite::Result<()> {
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
             conn.execute_batch(include_str!("../../schema/0001_initial.sql"))
         }
+        2 => conn.execute_batch(include_str!("../../schema/0002_findings.sql")),
         _ => unreachable!("migrate_to checked {version} <= SCHEMA_VERSION"),
     }
 }
