@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod diff;

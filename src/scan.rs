@@ -13,7 +13,7 @@ use crate::state::parse_state;
 use crate::store::{ScanOutcome, ScanStatus, Side, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// What one state source gave in this scan.
@@ -70,6 +70,34 @@ pub struct LiveReport {
     /// API requests per service (retries included) and throttled answers.
     pub api_calls: BTreeMap<&'static str, crate::aws::ServiceCalls>,
     pub drift: crate::diff::DiffReport,
+    /// What the drift did to the target's findings.
+    pub findings: FindingsReport,
+}
+
+/// How one scan changed a target's findings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FindingsReport {
+    /// First seen in this scan.
+    pub opened: usize,
+    /// Became visible (and notifiable) in this scan.
+    pub confirmed: usize,
+    /// Of those, confirmed at once by re-reading their resource types.
+    pub confirmed_by_reread: usize,
+    /// No longer seen.
+    pub resolved: usize,
+    /// Seen again after being resolved.
+    pub reopened: usize,
+    /// Seen again with different values.
+    pub value_changed: usize,
+    /// Snoozes that ended.
+    pub snooze_ended: usize,
+    /// Findings of the target that are open or acknowledged and visible, after this scan.
+    pub needing_attention: usize,
+    /// Findings of the target that are not resolved, after this scan (visible or not,
+    /// ignored or not, accepted and snoozed included).
+    pub active: usize,
+    /// Of the active findings, those an ignore rule covers.
+    pub ignored: usize,
 }
 
 /// How the live side is scanned.
@@ -78,6 +106,26 @@ pub struct LiveOptions {
     pub collect: crate::aws::CollectOptions,
     /// AWS default objects count as unmanaged too.
     pub strict: bool,
+    /// How new drift becomes a visible finding.
+    pub findings: FindingsOptions,
+}
+
+/// How new drift becomes a visible finding.
+#[derive(Debug, Clone)]
+pub struct FindingsOptions {
+    pub policy: crate::findings::Policy,
+    /// Re-read the resource types of drift not yet confirmed, this long after
+    /// the first read, in the same scan; `None` to wait for the next scans.
+    pub reread_after: Option<std::time::Duration>,
+}
+
+impl Default for FindingsOptions {
+    fn default() -> Self {
+        FindingsOptions {
+            policy: crate::findings::Policy::default(),
+            reread_after: Some(std::time::Duration::from_secs(15)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -91,6 +139,8 @@ pub struct ScanContext {
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
     pub key: SecretKey,
+    /// Where "now" comes from (snooze ends, scan times).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +163,7 @@ pub async fn scan_target(
     target: &Target,
     live: Option<&LiveOptions>,
 ) -> Result<DesiredScan, ScanError> {
-    let started_at = Utc::now();
+    let started_at = ctx.clock.now();
     let store = ctx.store.clone();
     let (name, environment) = (target.name.clone(), target.environment.clone());
     let (target_id, scan_id, known) = tokio::task::spawn_blocking(move || {
@@ -243,7 +293,8 @@ pub async fn scan_target(
     };
 
     let mut live_resources: Vec<Resource> = Vec::new();
-    let live_report = match (&target.aws, live) {
+    let mut observations: Option<Vec<crate::findings::Observation>> = None;
+    let mut live_report = match (&target.aws, live) {
         (Some(scope), Some(options)) if status == ScanStatus::Complete => {
             let (inventory, stats) =
                 crate::aws::collect(scope, crate::aws::types::ALL, &options.collect, &ctx.key)
@@ -266,13 +317,51 @@ pub async fn scan_target(
             if inventory.is_partial() {
                 status = ScanStatus::Partial;
             }
+            let mut observed = crate::findings::observe(&drift.drifts, &[]);
+            fill_versions(&mut observed, &resources, &inventory.resources);
+            if let Some(delay) = options.findings.reread_after
+                && !observed.is_empty()
+            {
+                let store = ctx.store.clone();
+                let ids: Vec<String> = observed.iter().map(|o| id_of(&target.name, o)).collect();
+                let known = tokio::task::spawn_blocking(move || {
+                    store.read(|r| r.findings_to_reconcile(target_id, &ids))
+                })
+                .await??;
+                let visible: HashSet<String> = known
+                    .into_iter()
+                    .filter(|f| f.visible && f.state.is_active())
+                    .map(|f| f.id)
+                    .collect();
+                let unconfirmed: Vec<usize> = (0..observed.len())
+                    .filter(|&i| !visible.contains(&id_of(&target.name, &observed[i])))
+                    .collect();
+                if !unconfirmed.is_empty() {
+                    tokio::time::sleep(delay).await;
+                    let confirmed = reread(
+                        ctx,
+                        scope,
+                        options,
+                        &target.name,
+                        &resources,
+                        &observed,
+                        &unconfirmed,
+                    )
+                    .await?;
+                    for i in confirmed {
+                        observed[i].confirmed_by_reread = true;
+                    }
+                }
+            }
             let report = LiveReport {
                 resources: inventory.resources.len(),
                 coverage: inventory.coverage,
                 api_calls: stats.snapshot(),
                 drift,
+                findings: FindingsReport::default(),
             };
             live_resources = inventory.resources;
+            observations = Some(observed);
             Some(report)
         }
         (Some(_), Some(_)) => {
@@ -302,7 +391,7 @@ pub async fn scan_target(
     let managed = by_type.values().map(|c| c.managed).sum();
     let data_sources = by_type.values().map(|c| c.data_sources).sum();
 
-    let ended_at = Utc::now();
+    let ended_at = ctx.clock.now();
     let outcome = ScanOutcome {
         ended_at,
         status,
@@ -318,17 +407,43 @@ pub async fn scan_target(
         diagnostics: diagnostics.clone(),
     };
     let store = ctx.store.clone();
-    let stats = tokio::task::spawn_blocking(move || {
+    let target_name = target.name.clone();
+    let policy = live.map(|l| l.findings.policy).unwrap_or_default();
+    // Types whose every listing completed: a finding of another type that this
+    // scan did not see stays as it was (invariant 2).
+    let complete_types: HashSet<String> = live_report
+        .as_ref()
+        .map(|l| complete_types(&l.coverage))
+        .unwrap_or_default();
+    let (stats, findings_report) = tokio::task::spawn_blocking(move || {
         store.write(|w| {
             let stats = w.store_resources(scan_id, Side::Desired, &resources)?;
             if !live_resources.is_empty() {
                 w.store_resources(scan_id, Side::Live, &live_resources)?;
             }
             w.finish_scan(scan_id, &outcome)?;
-            Ok::<_, StoreError>(stats)
+            let findings = match observations {
+                Some(observed) => Some(update_findings(
+                    w,
+                    target_id,
+                    &target_name,
+                    &observed,
+                    crate::findings::ScanInfo {
+                        scan_id: scan_id.0,
+                        at: ended_at,
+                    },
+                    &complete_types,
+                    &policy,
+                )?),
+                None => None,
+            };
+            Ok::<_, StoreError>((stats, findings))
         })
     })
     .await??;
+    if let (Some(report), Some(findings)) = (live_report.as_mut(), findings_report) {
+        report.findings = findings;
+    }
 
     Ok(DesiredScan {
         target: target.name.clone(),
@@ -360,4 +475,176 @@ fn describe(spec: &StateSourceSpec) -> String {
         StateSourceSpec::Http(h) => h.url.clone(),
         StateSourceSpec::Hcp(h) => format!("hcp:{}/{}", h.organization, h.workspace),
     }
+}
+
+fn id_of(target: &str, o: &crate::findings::Observation) -> String {
+    crate::findings::finding_id(target, o.kind, &o.key, &o.attributes)
+}
+
+/// The resource types every listing of which completed.
+fn complete_types(coverage: &[crate::live::Coverage]) -> HashSet<String> {
+    let mut complete: HashMap<&str, bool> = HashMap::new();
+    for c in coverage {
+        *complete.entry(&c.resource_type).or_insert(true) &=
+            c.listing == crate::live::Listing::Complete;
+    }
+    complete
+        .into_iter()
+        .filter(|&(_, ok)| ok)
+        .map(|(t, _)| t.to_string())
+        .collect()
+}
+
+/// Points each observation at the stored versions of its resource on both sides.
+fn fill_versions(
+    observed: &mut [crate::findings::Observation],
+    desired: &[Resource],
+    live: &[Resource],
+) {
+    let mut wanted: HashMap<&crate::model::ResourceKey, Vec<usize>> = HashMap::new();
+    for (i, o) in observed.iter().enumerate() {
+        wanted.entry(&o.key).or_default().push(i);
+    }
+    let mut found: Vec<(usize, bool, [u8; 32])> = Vec::new();
+    for (side_live, resources) in [(false, desired), (true, live)] {
+        for r in resources {
+            if r.address.mode != Mode::Managed && !side_live {
+                continue;
+            }
+            if let Some(indexes) = wanted.get(&r.key) {
+                let hash = crate::store::version_hash(r);
+                found.extend(indexes.iter().map(|&i| (i, side_live, hash)));
+            }
+        }
+    }
+    for (i, side_live, hash) in found {
+        if side_live {
+            observed[i].live_version = Some(hash);
+        } else {
+            observed[i].desired_version = Some(hash);
+        }
+    }
+}
+
+/// Reconciles the target's findings with one scan's observations, in the
+/// scan's write transaction, and says what changed.
+fn update_findings(
+    w: &crate::store::Writer<'_>,
+    target: crate::store::TargetId,
+    target_name: &str,
+    observed: &[crate::findings::Observation],
+    scan: crate::findings::ScanInfo,
+    complete_types: &HashSet<String>,
+    policy: &crate::findings::Policy,
+) -> Result<FindingsReport, StoreError> {
+    use crate::findings::{EventKind, Finding};
+    let ids: Vec<String> = observed.iter().map(|o| id_of(target_name, o)).collect();
+    let mut findings = w.findings_to_reconcile(target, &ids)?;
+    let done = crate::findings::reconcile(
+        target_name,
+        &mut findings,
+        observed,
+        scan,
+        |key| complete_types.contains(&*key.resource_type),
+        policy,
+    );
+    w.save_findings(target, done.changed.iter().map(|&i| &findings[i]))?;
+    w.add_finding_events(&done.events)?;
+    let count = |kind: EventKind| done.events.iter().filter(|e| e.kind == kind).count();
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.state.is_active()).collect();
+    Ok(FindingsReport {
+        opened: count(EventKind::Opened),
+        confirmed: count(EventKind::Confirmed),
+        confirmed_by_reread: done
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Confirmed && e.details["by"] == "reread")
+            .count(),
+        resolved: count(EventKind::Resolved),
+        reopened: count(EventKind::Reopened),
+        value_changed: count(EventKind::ValueChanged),
+        snooze_ended: count(EventKind::SnoozeEnded),
+        needing_attention: active.iter().filter(|f| f.needs_attention()).count(),
+        active: active.len(),
+        ignored: active.iter().filter(|f| f.ignored_by.is_some()).count(),
+    })
+}
+
+/// The resource types to list again to re-read resources of `types`: those
+/// types, plus every type folded into them or that they fold into (a security
+/// group's rules are part of its comparison).
+fn reread_types(types: &HashSet<&str>) -> Vec<&'static crate::aws::TypeDef> {
+    let all = crate::aws::types::ALL;
+    let mut wanted: HashSet<&str> = types.clone();
+    loop {
+        let before = wanted.len();
+        for def in all {
+            let t = def.rules.resource_type;
+            for fold in def.rules.folds {
+                let touches =
+                    wanted.contains(t) || fold.child_types.iter().any(|c| wanted.contains(c));
+                if touches {
+                    wanted.insert(t);
+                    wanted.extend(fold.child_types.iter().copied());
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    all.iter()
+        .copied()
+        .filter(|d| wanted.contains(d.rules.resource_type))
+        .collect()
+}
+
+/// Lists again the resource types of the `unconfirmed` observations and diffs
+/// them again; returns the observations the second read saw exactly as the
+/// first (same finding, same values): those are confirmed at once.
+async fn reread(
+    ctx: &ScanContext,
+    scope: &crate::config::AwsScope,
+    options: &LiveOptions,
+    target: &str,
+    desired: &[Resource],
+    observed: &[crate::findings::Observation],
+    unconfirmed: &[usize],
+) -> Result<Vec<usize>, ScanError> {
+    let types: HashSet<&str> = unconfirmed
+        .iter()
+        .map(|&i| &*observed[i].key.resource_type)
+        .collect();
+    let defs = reread_types(&types);
+    let names: HashSet<&str> = defs.iter().map(|d| d.rules.resource_type).collect();
+    let mut collect = options.collect.clone();
+    collect.progress = None;
+    let (inventory, _) = crate::aws::collect(scope, &defs, &collect, &ctx.key).await;
+    let desired: Vec<Resource> = desired
+        .iter()
+        .filter(|r| names.contains(&*r.key.resource_type))
+        .cloned()
+        .collect();
+    let diff_options = crate::diff::DiffOptions {
+        strict: options.strict,
+    };
+    let again = tokio::task::spawn_blocking(move || {
+        let drift = crate::diff::diff(
+            &desired,
+            &inventory,
+            &crate::aws::types::rules,
+            &diff_options,
+        );
+        crate::findings::observe(&drift.drifts, &[])
+    })
+    .await?;
+    let again: HashMap<String, &serde_json::Value> = again
+        .iter()
+        .map(|o| (id_of(target, o), &o.changes))
+        .collect();
+    Ok(unconfirmed
+        .iter()
+        .copied()
+        .filter(|&i| again.get(&id_of(target, &observed[i])) == Some(&&observed[i].changes))
+        .collect())
 }

@@ -17,7 +17,7 @@ use std::ops::Deref;
 
 /// Read access, on a snapshot of the last commit.
 pub struct Reader<'a> {
-    conn: &'a Connection,
+    pub(super) conn: &'a Connection,
 }
 
 /// Write access, inside one transaction. Everything a [`Reader`] can do, too
@@ -436,7 +436,7 @@ fn status_from_sql(text: &str, scan: ScanId) -> Result<ScanStatus, StoreError> {
 }
 
 /// Fixed-width UTC with nanoseconds: exact round trip, and text order is time order.
-fn time_to_sql(time: DateTime<Utc>) -> String {
+pub(super) fn time_to_sql(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 

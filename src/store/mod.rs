@@ -21,9 +21,11 @@
 
 mod content;
 mod dao;
+mod findings;
 mod migrate;
 
 pub use dao::{Reader, Writer};
+pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
 
 use crate::diag::Diagnostic;
@@ -473,4 +475,10 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
             source,
         },
     }
+}
+
+/// The hash under which the store keeps this resource's content
+/// (`resource_versions.hash`): findings point at versions by it.
+pub fn version_hash(resource: &crate::model::Resource) -> [u8; 32] {
+    content::encode(resource).1
 }

@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod corpus_live;
 mod diff;
+mod findings;
 mod graph;
 mod harness;
 mod partial;
