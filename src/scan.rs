@@ -482,7 +482,7 @@ fn id_of(target: &str, o: &crate::findings::Observation) -> String {
 }
 
 /// The resource types every listing of which completed.
-fn complete_types(coverage: &[crate::live::Coverage]) -> HashSet<String> {
+pub fn complete_types(coverage: &[crate::live::Coverage]) -> HashSet<String> {
     let mut complete: HashMap<&str, bool> = HashMap::new();
     for c in coverage {
         *complete.entry(&c.resource_type).or_insert(true) &=
@@ -496,7 +496,7 @@ fn complete_types(coverage: &[crate::live::Coverage]) -> HashSet<String> {
 }
 
 /// Points each observation at the stored versions of its resource on both sides.
-fn fill_versions(
+pub fn fill_versions(
     observed: &mut [crate::findings::Observation],
     desired: &[Resource],
     live: &[Resource],
@@ -528,7 +528,7 @@ fn fill_versions(
 
 /// Reconciles the target's findings with one scan's observations, in the
 /// scan's write transaction, and says what changed.
-fn update_findings(
+pub fn update_findings(
     w: &crate::store::Writer<'_>,
     target: crate::store::TargetId,
     target_name: &str,
