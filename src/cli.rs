@@ -541,6 +541,19 @@ fn render_drift(live: &crate::scan::LiveReport) -> String {
             ));
         }
     }
+    let f = &live.findings;
+    s.push_str(&format!(
+        "findings: {} need attention, {} active ({} ignored by rules); this scan: {} new, {} confirmed, \
+         {} resolved, {} reopened, {} with new values\n",
+        f.needing_attention,
+        f.active,
+        f.ignored,
+        f.opened,
+        f.confirmed,
+        f.resolved,
+        f.reopened,
+        f.value_changed
+    ));
     s
 }
 
