@@ -772,6 +772,17 @@ impl IgnoreSet {
         }
     }
 
+    /// The set for the target named `target`, reading its `.driftignore` (the
+    /// one IO here, for callers that hold a config `Target`'s path).
+    pub fn load(
+        target: &str,
+        driftignore: Option<&Path>,
+        rules: &[IgnoreRule],
+    ) -> Result<IgnoreSet, IgnoreError> {
+        let driftignore = driftignore.map(load_driftignore).transpose()?;
+        Ok(IgnoreSet::for_target(target, driftignore, rules))
+    }
+
     /// The rules that have expired at `now`.
     pub fn expired(&self, now: DateTime<Utc>) -> Vec<&IgnoreRule> {
         self.rules.iter().filter(|r| !r.is_active(now)).collect()

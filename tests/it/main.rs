@@ -17,6 +17,7 @@ mod corpus_live;
 mod diff;
 mod graph;
 mod harness;
+mod ignore;
 mod partial;
 mod readonly;
 mod scenario;
