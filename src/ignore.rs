@@ -81,13 +81,18 @@
 //! (`tags.Name`, `ingress.0.cidr_blocks`; `\.` for a dot inside a key); each
 //! step is a glob over one step (`*` never crosses a step), `**` stands for any
 //! number of steps, and the pattern matches the change's path or any path
-//! below it (`tags` matches `tags["Name"]`, not `tags_all`). A rule without
+//! below it (`tags` matches `tags["Name"]`, not `tags_all`); brackets there
+//! are steps, so character classes are not available in attribute paths. A
+//! list index is its number, a map key its text. A rule without
 //! `attribute` hides the whole resource, whatever its drift; a rule with one
 //! only hides changed attributes (an unmanaged or missing resource has none).
 //! `tags` must all be present on the resource with a matching string value.
 //! Config rules only add: a driftignore `!` line cannot bring back what a
 //! config rule hides. When several rules match, the hidden drift is counted
 //! under the first config rule in file order, then under the driftignore line.
+//! `expires` is an instant: the rule applies while `now < expires` (the
+//! config reads a bare date as the end of that day, UTC), and the caller
+//! passes `now`, so tests fix the clock.
 
 use crate::diag::Diagnostic;
 use crate::diff::{AttrChange, Drift};
