@@ -11,6 +11,7 @@ pub mod diag;
 pub mod diff;
 pub mod findings;
 pub mod graph;
+pub mod ignore;
 pub mod live;
 pub mod model;
 mod output;

@@ -18,6 +18,7 @@ mod diff;
 mod findings;
 mod graph;
 mod harness;
+mod ignore;
 mod partial;
 mod readonly;
 mod scenario;
