@@ -357,6 +357,16 @@ fn scan(
         l.collect.concurrency = config.aws.concurrency;
         l.collect.max_attempts = config.aws.max_attempts;
         l.collect.call_timeout = config.aws.call_timeout;
+        l.findings = crate::scan::FindingsOptions {
+            policy: crate::findings::Policy {
+                confirm_after: config.findings.confirm_after,
+            },
+            reread_after: config
+                .findings
+                .reread
+                .then_some(config.findings.reread_delay),
+        };
+        l.ignore_rules = config.ignore.clone();
         l
     });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
@@ -540,6 +550,22 @@ fn render_drift(live: &crate::scan::LiveReport) -> String {
                 c.resource_type, c.account, c.region
             ));
         }
+    }
+    let i = &live.ignored;
+    if i.drifts > 0 || i.changes > 0 {
+        s.push_str(&format!(
+            "ignored by rules: {} drift(s) ({} changed, {} unmanaged, {} missing) and {} attribute change(s): {}\n",
+            i.drifts,
+            i.changed,
+            i.unmanaged,
+            i.missing,
+            i.changes,
+            i.by_rule
+                .iter()
+                .map(|(rule, hits)| format!("{rule} {}+{}", hits.drifts, hits.changes))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let f = &live.findings;
     s.push_str(&format!(

@@ -70,6 +70,9 @@ pub struct LiveReport {
     /// API requests per service (retries included) and throttled answers.
     pub api_calls: BTreeMap<&'static str, crate::aws::ServiceCalls>,
     pub drift: crate::diff::DiffReport,
+    /// What ignore rules hid from `drift` (its counts are of what is still
+    /// reported): counted here, and tracked as ignored findings.
+    pub ignored: crate::ignore::IgnoredCounts,
     /// What the drift did to the target's findings.
     pub findings: FindingsReport,
 }
@@ -108,6 +111,8 @@ pub struct LiveOptions {
     pub strict: bool,
     /// How new drift becomes a visible finding.
     pub findings: FindingsOptions,
+    /// The config's `[[ignore]]` rules (those for other targets are skipped).
+    pub ignore_rules: Vec<crate::ignore::IgnoreRule>,
 }
 
 /// How new drift becomes a visible finding.
@@ -295,7 +300,27 @@ pub async fn scan_target(
     let mut live_resources: Vec<Resource> = Vec::new();
     let mut observations: Option<Vec<crate::findings::Observation>> = None;
     let mut live_report = match (&target.aws, live) {
+        (Some(_), Some(options))
+            if status == ScanStatus::Complete && ignore_error(target, options).is_some() =>
+        {
+            let e = ignore_error(target, options).expect("checked by the guard");
+            diagnostics.push(Diagnostic::error(
+                target.name.clone(),
+                format!(
+                    "not compared with the cloud: {e}; fix the file (`driftd validate` shows every \
+                     problem): comparing without it would report what it hides as new drift"
+                ),
+            ));
+            status = ScanStatus::Partial;
+            None
+        }
         (Some(scope), Some(options)) if status == ScanStatus::Complete => {
+            let ignore = crate::ignore::IgnoreSet::load(
+                &target.name,
+                target.driftignore.as_deref(),
+                &options.ignore_rules,
+            )
+            .expect("ignore_error found no error");
             let (inventory, stats) =
                 crate::aws::collect(scope, crate::aws::types::ALL, &options.collect, &ctx.key)
                     .await;
@@ -317,7 +342,17 @@ pub async fn scan_target(
             if inventory.is_partial() {
                 status = ScanStatus::Partial;
             }
-            let mut observed = crate::findings::observe(&drift.drifts, &[]);
+            let mut drift = drift;
+            let ignored = apply_ignore(
+                &mut drift,
+                &ignore,
+                ctx.clock.now(),
+                &resources,
+                &inventory.resources,
+            );
+            diagnostics.extend(ignored.diagnostics);
+            let ignored_pairs = ignored_observations(ignored.ignored);
+            let mut observed = crate::findings::observe(&drift.drifts, &ignored_pairs);
             fill_versions(&mut observed, &resources, &inventory.resources);
             if let Some(delay) = options.findings.reread_after
                 && !observed.is_empty()
@@ -333,8 +368,12 @@ pub async fn scan_target(
                     .filter(|f| f.visible && f.state.is_active())
                     .map(|f| f.id)
                     .collect();
+                // Hidden drift is tracked, not shown: no need to hurry its confirmation.
                 let unconfirmed: Vec<usize> = (0..observed.len())
-                    .filter(|&i| !visible.contains(&id_of(&target.name, &observed[i])))
+                    .filter(|&i| {
+                        observed[i].ignored_by.is_none()
+                            && !visible.contains(&id_of(&target.name, &observed[i]))
+                    })
                     .collect();
                 if !unconfirmed.is_empty() {
                     tokio::time::sleep(delay).await;
@@ -342,10 +381,13 @@ pub async fn scan_target(
                         ctx,
                         scope,
                         options,
+                        &ignore,
                         &target.name,
                         &resources,
-                        &observed,
-                        &unconfirmed,
+                        &unconfirmed
+                            .iter()
+                            .map(|&i| (i, &observed[i]))
+                            .collect::<Vec<_>>(),
                     )
                     .await?;
                     for i in confirmed {
@@ -358,6 +400,7 @@ pub async fn scan_target(
                 coverage: inventory.coverage,
                 api_calls: stats.snapshot(),
                 drift,
+                ignored: ignored.counts,
                 findings: FindingsReport::default(),
             };
             live_resources = inventory.resources;
@@ -606,14 +649,14 @@ async fn reread(
     ctx: &ScanContext,
     scope: &crate::config::AwsScope,
     options: &LiveOptions,
+    ignore: &crate::ignore::IgnoreSet,
     target: &str,
     desired: &[Resource],
-    observed: &[crate::findings::Observation],
-    unconfirmed: &[usize],
+    unconfirmed: &[(usize, &crate::findings::Observation)],
 ) -> Result<Vec<usize>, ScanError> {
     let types: HashSet<&str> = unconfirmed
         .iter()
-        .map(|&i| &*observed[i].key.resource_type)
+        .map(|(_, o)| &*o.key.resource_type)
         .collect();
     let defs = reread_types(&types);
     let names: HashSet<&str> = defs.iter().map(|d| d.rules.resource_type).collect();
@@ -628,14 +671,17 @@ async fn reread(
     let diff_options = crate::diff::DiffOptions {
         strict: options.strict,
     };
+    let ignore = ignore.clone();
+    let now = ctx.clock.now();
     let again = tokio::task::spawn_blocking(move || {
-        let drift = crate::diff::diff(
+        let mut drift = crate::diff::diff(
             &desired,
             &inventory,
             &crate::aws::types::rules,
             &diff_options,
         );
-        crate::findings::observe(&drift.drifts, &[])
+        let ignored = apply_ignore(&mut drift, &ignore, now, &desired, &inventory.resources);
+        crate::findings::observe(&drift.drifts, &ignored_observations(ignored.ignored))
     })
     .await?;
     let again: HashMap<String, &serde_json::Value> = again
@@ -644,7 +690,76 @@ async fn reread(
         .collect();
     Ok(unconfirmed
         .iter()
-        .copied()
-        .filter(|&i| again.get(&id_of(target, &observed[i])) == Some(&&observed[i].changes))
+        .filter(|(_, o)| again.get(&id_of(target, o)) == Some(&&o.changes))
+        .map(|&(i, _)| i)
         .collect())
+}
+
+/// Why the target's ignore rules cannot be used now (its `.driftignore` became
+/// unreadable or invalid since the config was validated), if they cannot.
+fn ignore_error(target: &Target, options: &LiveOptions) -> Option<crate::ignore::IgnoreError> {
+    crate::ignore::IgnoreSet::load(
+        &target.name,
+        target.driftignore.as_deref(),
+        &options.ignore_rules,
+    )
+    .err()
+}
+
+/// Hidden drift as (drift, the labels of the rules that hid it).
+fn ignored_observations(
+    ignored: Vec<crate::ignore::IgnoredDrift>,
+) -> Vec<(crate::diff::Drift, String)> {
+    ignored
+        .into_iter()
+        .map(|i| (i.drift, i.rules.into_iter().collect::<Vec<_>>().join(", ")))
+        .collect()
+}
+
+/// Takes what `ignore` hides out of `drift` and fixes its counts (coverage
+/// included) to be those of what is still reported.
+fn apply_ignore(
+    drift: &mut crate::diff::DiffReport,
+    ignore: &crate::ignore::IgnoreSet,
+    now: DateTime<Utc>,
+    desired: &[Resource],
+    live: &[Resource],
+) -> crate::ignore::Filtered {
+    let drifts = std::mem::take(&mut drift.drifts);
+    // Tags for rules with `tags`: the state's for a managed resource, the
+    // cloud's for an unmanaged one (only for resources that drifted).
+    let keys: HashSet<&crate::model::ResourceKey> = drifts.iter().map(|d| d.key()).collect();
+    let mut tags: HashMap<crate::model::ResourceKey, serde_json::Map<String, serde_json::Value>> =
+        HashMap::new();
+    if !ignore.is_empty() {
+        for r in live.iter().chain(desired.iter().filter(|r| r.is_managed())) {
+            if !keys.contains(&r.key) {
+                continue;
+            }
+            let attrs = r.attributes.to_value();
+            let found = ["tags_all", "tags"].iter().find_map(|a| {
+                attrs
+                    .get(*a)
+                    .and_then(|t| t.as_object())
+                    .filter(|t| !t.is_empty())
+            });
+            if let Some(t) = found {
+                // The state's (chained last) wins over the cloud's for a managed resource.
+                tags.insert(r.key.clone(), t.clone());
+            }
+        }
+    }
+    let mut filtered = crate::ignore::filter(drifts, ignore, now, |k| tags.get(k));
+    drift.drifts = std::mem::take(&mut filtered.kept);
+    let c = &filtered.counts;
+    drift.changed -= c.changed.min(drift.changed);
+    drift.missing -= c.missing.min(drift.missing);
+    drift.unmanaged -= c.unmanaged.min(drift.unmanaged);
+    let seen = drift.managed + drift.unmanaged;
+    drift.coverage = if seen == 0 {
+        1.0
+    } else {
+        drift.managed as f64 / seen as f64
+    };
+    filtered
 }

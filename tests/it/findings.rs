@@ -329,3 +329,157 @@ async fn a_reread_confirms_new_drift_in_the_same_scan() {
     assert_eq!(shown.len(), 1, "visible at once: {shown:#?}");
     assert_eq!(shown[0]["address"], "aws_security_group.web");
 }
+
+/// The library with a clock the test moves: a snooze ends at its time, and an
+/// ignore rule's expiry brings back what it hid, as the same finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snoozes_end_and_ignore_rules_expire_on_the_clock() {
+    use chrono::{DateTime, Duration, Utc};
+    use driftd::clock::{Clock, ManualClock};
+    use driftd::findings::{Decision, ops};
+    use std::sync::Arc;
+
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint_url();
+    let mut ws = Workspace::new("network", &endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(
+        dir.path(),
+        &ws.state_path(),
+        &endpoint,
+        r#"[findings]
+reread_delay_seconds = 0
+
+[[ignore]]
+name = "finops-tags"
+resource_type = "aws_vpc"
+attribute = "tags"
+reason = "cost tags are set by the FinOps tool"
+owner = "platform-team"
+expires = "2030-01-01T02:00:00Z"
+"#,
+    );
+    let ws_ref = &mut ws;
+    tokio::task::block_in_place(|| {
+        ws_ref.init();
+        ws_ref.apply();
+        ws_ref.refresh_only_apply();
+    });
+    let config = driftd::config::Config::load(&config).unwrap();
+    let target = config.target("network").unwrap().clone();
+    let t0: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    let key = driftd::secrets::SecretKey::from_bytes([7; 32]);
+    let store = Arc::new(driftd::store::Store::open(&config.store.path).unwrap());
+    let ctx = driftd::scan::ScanContext {
+        store: store.clone(),
+        fetcher: Arc::new(driftd::sources::Fetcher::new(Default::default())),
+        key: key.clone(),
+        clock: clock.clone(),
+    };
+    let mut options = driftd::scan::LiveOptions {
+        ignore_rules: config.ignore.clone(),
+        ..Default::default()
+    };
+    options.findings.reread_after = Some(std::time::Duration::ZERO);
+    options.collect.credentials = Some(MotoServer::credentials_provider());
+    let scan = || async {
+        let report = driftd::scan::scan_target(&ctx, &target, Some(&options))
+            .await
+            .unwrap();
+        report.live.unwrap()
+    };
+
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let vpc = ws.resource_id("aws_vpc.main");
+    let web = ws.resource_id("aws_security_group.web");
+    set_cost_center(&ec2, &vpc, Some("42")).await;
+    let live = scan().await;
+    assert_eq!(live.drift.drifts, vec![], "the tag change is hidden");
+    assert_eq!(live.ignored.changes, 1, "{:?}", live.ignored);
+    assert_eq!(live.ignored.by_rule["finops-tags"].changes, 1);
+    assert_eq!(live.findings.active, 1, "but tracked: {:?}", live.findings);
+    assert_eq!(live.findings.ignored, 1);
+    assert_eq!(live.findings.needing_attention, 0);
+    assert_eq!(
+        live.findings.confirmed_by_reread, 0,
+        "hidden drift is not re-read"
+    );
+
+    // An SSH rule opened by hand: confirmed at once by the re-read, then snoozed.
+    ec2.authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(10));
+    let live = scan().await;
+    assert_eq!(live.findings.confirmed_by_reread, 1, "{:?}", live.findings);
+    assert_eq!(live.findings.needing_attention, 1);
+    let sg = store
+        .read(|r| {
+            r.findings(&driftd::store::FindingFilter::default())
+                .map(|all| all.into_iter().find(|f| f.key.id == web).unwrap())
+        })
+        .unwrap();
+    ops::apply(
+        &store,
+        &key,
+        &sg.id,
+        Decision::Snooze {
+            until: t0 + Duration::hours(1),
+            reason: "change window until 01:00".into(),
+        },
+        "alice",
+        clock.now(),
+    )
+    .unwrap();
+
+    clock.set(t0 + Duration::minutes(30));
+    let live = scan().await;
+    assert_eq!(live.findings.needing_attention, 0, "snoozed");
+    assert_eq!(live.findings.snooze_ended, 0);
+
+    clock.set(t0 + Duration::minutes(70));
+    let live = scan().await;
+    assert_eq!(live.findings.snooze_ended, 1, "{:?}", live.findings);
+    assert_eq!(live.findings.needing_attention, 1);
+    let (f, _) = ops::show(&store, &sg.id).unwrap();
+    assert_eq!(f.state, driftd::findings::State::Open);
+
+    // The rule expires: what it hid is reported, as the finding it already was.
+    clock.set(t0 + Duration::hours(3));
+    let report = driftd::scan::scan_target(&ctx, &target, Some(&options))
+        .await
+        .unwrap();
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.to_string().contains("finops-tags") && d.to_string().contains("expired")),
+        "{:?}",
+        report.diagnostics
+    );
+    let live = report.live.unwrap();
+    assert_eq!(live.ignored.changes, 0);
+    assert_eq!(live.drift.drifts.len(), 2, "{:#?}", live.drift.drifts);
+    assert_eq!(
+        live.findings.opened, 0,
+        "the same findings: {:?}",
+        live.findings
+    );
+    assert_eq!(live.findings.ignored, 0);
+    assert_eq!(live.findings.needing_attention, 2);
+}

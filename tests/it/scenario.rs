@@ -15,13 +15,20 @@ pub(crate) fn write_config(dir: &Path, state: &Path, endpoint: &str) -> std::pat
     write_config_with(dir, state, endpoint, "")
 }
 
-/// `extra` is TOML put before the target (e.g. an `[aws]` section).
+/// `extra` is TOML put before the target (e.g. an `[aws]` section). Without a
+/// `[findings]` section in it, new drift is re-read at once (no delay), so a
+/// scenario's scans cost what they did before findings existed.
 pub(crate) fn write_config_with(
     dir: &Path,
     state: &Path,
     endpoint: &str,
     extra: &str,
 ) -> std::path::PathBuf {
+    let extra = if extra.contains("[findings]") {
+        extra.to_string()
+    } else {
+        format!("{extra}\n[findings]\nreread_delay_seconds = 0\n")
+    };
     let config = dir.join("driftd.toml");
     std::fs::write(
         &config,
