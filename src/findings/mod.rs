@@ -175,54 +175,45 @@ impl Finding {
     }
 }
 
-/// What happened to a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Opened,
-    Confirmed,
-    ValueChanged,
-    Resolved,
-    Reopened,
-    SnoozeEnded,
-    Acknowledged,
-    Accepted,
-    Snoozed,
-    ReopenedByHuman,
+/// Declares [`EventKind`] with its stored names, in one list.
+macro_rules! event_kinds {
+    ($($kind:ident = $name:literal,)*) => {
+        /// What happened to a finding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum EventKind {
+            $(#[serde(rename = $name)] $kind,)*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &[EventKind] = &[$(EventKind::$kind,)*];
+
+            /// The name stored in `finding_events.event` and shown in output.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$kind => $name,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    Opened = "opened",
+    Confirmed = "confirmed",
+    ValueChanged = "value_changed",
+    Resolved = "resolved",
+    Reopened = "reopened",
+    SnoozeEnded = "snooze_ended",
+    Acknowledged = "acknowledged",
+    Accepted = "accepted",
+    Snoozed = "snoozed",
+    ReopenedByHuman = "reopened_by_human",
 }
 
 impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Opened => "opened",
-            EventKind::Confirmed => "confirmed",
-            EventKind::ValueChanged => "value_changed",
-            EventKind::Resolved => "resolved",
-            EventKind::Reopened => "reopened",
-            EventKind::SnoozeEnded => "snooze_ended",
-            EventKind::Acknowledged => "acknowledged",
-            EventKind::Accepted => "accepted",
-            EventKind::Snoozed => "snoozed",
-            EventKind::ReopenedByHuman => "reopened_by_human",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<EventKind> {
-        use EventKind::*;
-        [
-            Opened,
-            Confirmed,
-            ValueChanged,
-            Resolved,
-            Reopened,
-            SnoozeEnded,
-            Acknowledged,
-            Accepted,
-            Snoozed,
-            ReopenedByHuman,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 }
 

@@ -3,11 +3,11 @@
 //! again, and the findings go new → confirmed → resolved → reopened, with the
 //! human decisions and the audit chain around them.
 
-use crate::scenario::{scan, tag, write_config_with};
+use crate::scenario::{open_ssh_to_the_world, scan, tag, write_config_with};
 use crate::support::moto::MotoServer;
 use crate::support::terraform::Workspace;
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs a `driftd` command with the config; returns (exit code, stdout, stderr).
@@ -50,6 +50,22 @@ fn events(config: &Path, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The network fixture applied on a fresh moto, its state refreshed (in
+/// sync), and a config for it with `extra` TOML.
+fn network_in_sync(extra: &str) -> (MotoServer, Workspace, tempfile::TempDir, PathBuf) {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint_url();
+    let mut ws = Workspace::new("network", &endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(dir.path(), &ws.state_path(), &endpoint, extra);
+    tokio::task::block_in_place(|| {
+        ws.init();
+        ws.apply();
+        ws.refresh_only_apply();
+    });
+    (moto, ws, dir, config)
+}
+
 async fn set_cost_center(ec2: &aws_sdk_ec2::Client, vpc: &str, value: Option<&str>) {
     match value {
         Some(v) => {
@@ -77,23 +93,8 @@ async fn set_cost_center(ec2: &aws_sdk_ec2::Client, vpc: &str, value: Option<&st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_live_through_scans_and_human_decisions() {
-    let moto = MotoServer::start();
-    let endpoint = moto.endpoint_url();
-    let mut ws = Workspace::new("network", &endpoint);
-    let dir = tempfile::tempdir().unwrap();
     // No re-read: confirmation by consecutive scans only (the default count, 2).
-    let config = write_config_with(
-        dir.path(),
-        &ws.state_path(),
-        &endpoint,
-        "[findings]\nreread = false\n",
-    );
-    let ws_ref = &mut ws;
-    tokio::task::block_in_place(|| {
-        ws_ref.init();
-        ws_ref.apply();
-        ws_ref.refresh_only_apply();
-    });
+    let (moto, ws, dir, config) = network_in_sync("[findings]\nreread = false\n");
     let scan = |config: &Path| tokio::task::block_in_place(|| scan(config));
     let (code, report) = scan(&config);
     assert_eq!(code, 0, "{report:#}");
@@ -284,41 +285,11 @@ fn tamper_with_the_audit_log(db: &Path, config: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reread_confirms_new_drift_in_the_same_scan() {
-    let moto = MotoServer::start();
-    let endpoint = moto.endpoint_url();
-    let mut ws = Workspace::new("network", &endpoint);
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config_with(
-        dir.path(),
-        &ws.state_path(),
-        &endpoint,
-        "[findings]\nreread = true\nreread_delay_seconds = 0\n",
-    );
-    let ws_ref = &mut ws;
-    tokio::task::block_in_place(|| {
-        ws_ref.init();
-        ws_ref.apply();
-        ws_ref.refresh_only_apply();
-    });
+    let (moto, ws, _dir, config) =
+        network_in_sync("[findings]\nreread = true\nreread_delay_seconds = 0\n");
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let web = ws.resource_id("aws_security_group.web");
-    ec2.authorize_security_group_ingress()
-        .group_id(&web)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip("0.0.0.0/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    open_ssh_to_the_world(&ec2, &web).await;
     let (code, report) = tokio::task::block_in_place(|| scan(&config));
     assert_eq!(code, 2);
     let f = &report["live"]["findings"];
@@ -339,14 +310,7 @@ async fn snoozes_end_and_ignore_rules_expire_on_the_clock() {
     use driftd::findings::{Decision, ops};
     use std::sync::Arc;
 
-    let moto = MotoServer::start();
-    let endpoint = moto.endpoint_url();
-    let mut ws = Workspace::new("network", &endpoint);
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config_with(
-        dir.path(),
-        &ws.state_path(),
-        &endpoint,
+    let (moto, ws, _dir, config) = network_in_sync(
         r#"[findings]
 reread_delay_seconds = 0
 
@@ -359,12 +323,6 @@ owner = "platform-team"
 expires = "2030-01-01T02:00:00Z"
 "#,
     );
-    let ws_ref = &mut ws;
-    tokio::task::block_in_place(|| {
-        ws_ref.init();
-        ws_ref.apply();
-        ws_ref.refresh_only_apply();
-    });
     let config = driftd::config::Config::load(&config).unwrap();
     let target = config.target("network").unwrap().clone();
     let t0: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
@@ -407,23 +365,7 @@ expires = "2030-01-01T02:00:00Z"
     );
 
     // An SSH rule opened by hand: confirmed at once by the re-read, then snoozed.
-    ec2.authorize_security_group_ingress()
-        .group_id(&web)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip("0.0.0.0/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    open_ssh_to_the_world(&ec2, &web).await;
     clock.advance(Duration::minutes(10));
     let live = scan().await;
     assert_eq!(live.findings.confirmed_by_reread, 1, "{:?}", live.findings);
