@@ -202,7 +202,8 @@ fn live_side(desired: &[Resource], key: &SecretKey) -> (LiveInventory, usize) {
         .filter(|r| r.address.mode == Mode::Managed && r.deposed.is_none())
     {
         let mut attrs = r.attributes.to_value();
-        if let Some(all) = attrs.get("tags_all").cloned()
+        // A live mapping reports every tag the object has under `tags`.
+        if let Some(all) = attrs.as_object_mut().and_then(|m| m.remove("tags_all"))
             && all.as_object().is_some_and(|o| !o.is_empty())
         {
             attrs["tags"] = all;

@@ -592,6 +592,12 @@ pub fn update_findings(
         policy,
     );
     w.save_findings(target, done.changed.iter().map(|&i| &findings[i]))?;
+    let sighted: Vec<&str> = done
+        .sighted
+        .iter()
+        .map(|&i| findings[i].id.as_str())
+        .collect();
+    w.record_sightings(&sighted, scan.at, scan.scan_id)?;
     w.add_finding_events(&done.events)?;
     let count = |kind: EventKind| done.events.iter().filter(|e| e.kind == kind).count();
     let active: Vec<&Finding> = findings.iter().filter(|f| f.state.is_active()).collect();

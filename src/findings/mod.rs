@@ -277,6 +277,7 @@ pub fn reconcile(
         .collect();
     let mut seen_now = vec![false; findings.len()];
     let mut touched = vec![false; findings.len()];
+    let mut sighted = Vec::new();
     let event = |f: &Finding, kind: EventKind, details: serde_json::Value| Event {
         finding_id: f.id.clone(),
         kind,
@@ -326,8 +327,14 @@ pub fn reconcile(
             }
         };
         seen_now[i] = true;
-        touched[i] = true;
+        let events_before = events.len();
         let f = &mut findings[i];
+        let before = (
+            f.desired_version,
+            f.live_version,
+            f.address.clone(),
+            f.ignored_by.clone(),
+        );
         f.desired_version = o.desired_version;
         f.live_version = o.live_version;
         f.address = o.address.clone().or(f.address.take());
@@ -358,6 +365,17 @@ pub fn reconcile(
                 serde_json::json!({ "by": "reread" })
             };
             events.push(event(f, EventKind::Confirmed, by));
+        }
+        let after = (
+            f.desired_version,
+            f.live_version,
+            f.address.clone(),
+            f.ignored_by.clone(),
+        );
+        if touched[i] || events.len() > events_before || before != after {
+            touched[i] = true;
+        } else {
+            sighted.push(i);
         }
     }
     for (i, f) in findings.iter_mut().enumerate() {
@@ -401,6 +419,7 @@ pub fn reconcile(
             .enumerate()
             .filter_map(|(i, t)| t.then_some(i))
             .collect(),
+        sighted,
     }
 }
 
@@ -470,6 +489,10 @@ pub struct Reconciled {
     pub events: Vec<Event>,
     /// Indexes into the findings of those whose record changed.
     pub changed: Vec<usize>,
+    /// Indexes of those seen again with nothing else new: only their run of
+    /// sightings (`seen`, `last_seen`, `last_scan`) moved on, which the store
+    /// records for all of them in one statement.
+    pub sighted: Vec<usize>,
 }
 
 fn set_state(f: &mut Finding, state: State, by: &str, reason: Option<String>, at: DateTime<Utc>) {
@@ -715,6 +738,25 @@ mod tests {
         assert_eq!(findings[0].first_seen, scan(1).at);
         assert!(!findings[0].visible);
         assert_eq!(run(&mut findings, one, 6, true, &policy), [Confirmed]);
+    }
+
+    #[test]
+    fn a_plain_sighting_is_only_a_sighting() {
+        let policy = Policy::default();
+        let mut findings = Vec::new();
+        let o = changed("sg-1", json!(1));
+        let one = std::slice::from_ref(&o);
+        let first = reconcile("prod", &mut findings, one, scan(1), |_| true, &policy);
+        assert_eq!((first.changed, first.sighted), (vec![0], vec![]));
+        let second = reconcile("prod", &mut findings, one, scan(2), |_| true, &policy);
+        assert_eq!(second.changed, vec![0], "confirmed: the record changed");
+        let third = reconcile("prod", &mut findings, one, scan(3), |_| true, &policy);
+        assert_eq!((third.changed, third.sighted), (vec![], vec![0]));
+        assert_eq!((findings[0].seen, findings[0].last_scan), (3, 3));
+        let mut moved = o.clone();
+        moved.live_version = Some([1; 32]);
+        let fourth = reconcile("prod", &mut findings, &[moved], scan(4), |_| true, &policy);
+        assert_eq!(fourth.changed, vec![0], "a new resource version is kept");
     }
 
     #[test]

@@ -339,6 +339,28 @@ impl Writer<'_> {
         Ok(n)
     }
 
+    /// Records one more sighting, at `at` by `scan`, of each finding of `ids`
+    /// (nothing else about them changed), in one statement.
+    pub fn record_sightings(
+        &self,
+        ids: &[&str],
+        at: DateTime<Utc>,
+        scan: i64,
+    ) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids = serde_json::to_string(ids).expect("strings serialise");
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE findings SET seen = seen + 1, last_seen = ?2, last_scan = ?3
+                 WHERE id IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute(params![ids, time_to_sql(at), scan])?;
+        Ok(n)
+    }
+
     /// Appends events to their findings' histories.
     pub fn add_finding_events(&self, events: &[Event]) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
