@@ -19,12 +19,19 @@
 //! The store only ever receives attributes whose sensitive values are already
 //! keyed hashes, and it logs no attribute content.
 
+mod cache;
 mod content;
 mod dao;
+mod members;
 mod migrate;
+mod retention;
+mod stats;
 
+pub use content::EncodedResource;
 pub use dao::{Reader, Writer};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
+pub use retention::{PruneStats, RetentionPolicy};
+pub use stats::{StoreSizes, TableRows, TargetScans};
 
 use crate::diag::Diagnostic;
 use chrono::{DateTime, Utc};
@@ -236,6 +243,10 @@ pub struct Store {
     writer: Mutex<Connection>,
     /// `None` in memory, where a second connection would see a different database.
     reader: Option<Mutex<Connection>>,
+    /// Each origin's last snapshot, so a scan need not look up every member.
+    cache: cache::SnapshotCache,
+    /// Per target, the scan id below which the last prune left nothing to do.
+    pruned_below: Mutex<std::collections::HashMap<TargetId, i64>>,
 }
 
 impl fmt::Debug for Store {
@@ -285,6 +296,8 @@ impl Store {
             path: Some(path),
             writer: Mutex::new(writer),
             reader: Some(Mutex::new(reader)),
+            cache: cache::SnapshotCache::default(),
+            pruned_below: Mutex::default(),
         })
     }
 
@@ -299,6 +312,8 @@ impl Store {
             path: None,
             writer: Mutex::new(conn),
             reader: None,
+            cache: cache::SnapshotCache::default(),
+            pruned_below: Mutex::default(),
         })
     }
 
@@ -336,9 +351,32 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let value = f(&Writer::new(&tx))?;
-        tx.commit().map_err(StoreError::from)?;
+        // Left over from a closure that panicked.
+        self.cache.discard();
+        let value = f(&Writer::new(&tx, &self.cache)).inspect_err(|_| self.cache.discard())?;
+        tx.commit()
+            .inspect_err(|_| self.cache.discard())
+            .map_err(StoreError::from)?;
+        self.cache.commit();
         Ok(value)
+    }
+}
+
+impl Store {
+    fn pruned_below(&self, target: TargetId) -> i64 {
+        let map = self
+            .pruned_below
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(&target).copied().unwrap_or(0)
+    }
+
+    fn set_pruned_below(&self, target: TargetId, scan: i64) {
+        let mut map = self
+            .pruned_below
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.insert(target, scan);
     }
 }
 

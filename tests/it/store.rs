@@ -210,7 +210,6 @@ fn a_fresh_open_creates_the_schema_and_a_reopen_keeps_the_data() {
         "scans",
         "resource_versions",
         "snapshots",
-        "snapshot_members",
         "scan_snapshots",
     ] {
         assert!(
@@ -302,12 +301,7 @@ fn a_migrated_database_equals_a_fresh_one() {
             .unwrap();
         assert_eq!(versions.get("s3://b/k"), Some(&json!({"serial": 3})));
         drop(store);
-        for table in [
-            "resource_versions",
-            "snapshots",
-            "snapshot_members",
-            "scan_snapshots",
-        ] {
+        for table in ["resource_versions", "snapshots", "scan_snapshots"] {
             assert_eq!(
                 count(&path, table),
                 1,
@@ -450,7 +444,6 @@ fn a_write_that_returns_an_error_leaves_nothing_behind() {
         "scans",
         "resource_versions",
         "snapshots",
-        "snapshot_members",
         "scan_snapshots",
     ] {
         assert_eq!(count(&path, table), 0, "{table}");
@@ -742,7 +735,7 @@ fn resource_versions_are_stored_once_across_scans() {
         }
     );
     assert_eq!(count(&path, "resource_versions"), 5_000);
-    assert_eq!(count(&path, "snapshot_members"), 5_000);
+    assert_eq!(count(&path, "snapshots"), 2);
     assert_eq!(count(&path, "scan_snapshots"), 4);
     assert!(
         store
