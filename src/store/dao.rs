@@ -330,16 +330,20 @@ impl Writer<'_> {
         let mut packer: Option<Packer> = None;
 
         for (origin, incoming) in by_origin {
-            // (hash, known version id) per member, sorted by hash.
-            let mut members: Vec<(Hash, Option<i64>)> =
-                incoming.iter().map(|r| (r.hash, None)).collect();
+            // Per member: its hash, its version id once known, and which
+            // incoming resource it is (`NOT_INCOMING` for earlier members).
+            let mut members: Vec<Member> = incoming
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.hash, None, i))
+                .collect();
             let earlier: Option<i64> = current
                 .query_row(params![scan.0, side.as_sql(), origin], |row| row.get(0))
                 .optional()?;
             if let Some(earlier) = earlier {
                 let ids = self.snapshot_ids(earlier)?;
                 for (hash, id) in self.version_hashes(&ids)? {
-                    members.push((hash, Some(id)));
+                    members.push((hash, Some(id), NOT_INCOMING));
                 }
             }
             members.sort_unstable_by_key(|m| m.0);
@@ -355,18 +359,18 @@ impl Writer<'_> {
                 None => {
                     stats.new_snapshots += 1;
                     let previous = self.previous_snapshot(scan, side, origin)?;
-                    let by_hash: HashMap<Hash, &EncodedResource> =
-                        incoming.iter().map(|r| (r.hash, *r)).collect();
                     self.resolve_ids(
                         &mut members,
                         previous.as_deref(),
-                        |hash| by_hash.get(hash).copied(),
+                        &incoming,
                         &mut packer,
                         &mut stats,
                     )?;
                     let with_ids: Vec<(Hash, i64)> = members
                         .iter()
-                        .map(|&(hash, id)| (hash, id.expect("resolve_ids gave every member an id")))
+                        .map(|&(hash, id, _)| {
+                            (hash, id.expect("resolve_ids gave every member an id"))
+                        })
                         .collect();
                     self.insert_snapshot(
                         side,
@@ -385,11 +389,11 @@ impl Writer<'_> {
     /// Gives every member a version id: from the origin's previous snapshot
     /// (a merge of two lists sorted by hash), else from the table, else by
     /// storing the version.
-    fn resolve_ids<'r>(
+    fn resolve_ids(
         &self,
-        members: &mut [(Hash, Option<i64>)],
+        members: &mut [Member],
         previous: Option<&CachedSnapshot>,
-        encoded: impl Fn(&Hash) -> Option<&'r EncodedResource>,
+        incoming: &[&EncodedResource],
         packer: &mut Option<Packer>,
         stats: &mut StoreStats,
     ) -> Result<(), StoreError> {
@@ -429,7 +433,8 @@ impl Writer<'_> {
             let id = match found {
                 Some(id) => id,
                 None => {
-                    let resource = encoded(&member.0).expect("a member without an id is incoming");
+                    // Earlier members came with their ids.
+                    let resource = incoming[member.2];
                     let packed = packer
                         .get_or_insert_with(Packer::new)
                         .pack(&resource.content);
@@ -580,6 +585,13 @@ impl Writer<'_> {
             .collect()
     }
 }
+
+/// A snapshot member being stored: its hash, its version id once known, and
+/// its index among the resources being stored.
+type Member = (Hash, Option<i64>, usize);
+
+/// The index of a member that an earlier call stored (it has its id).
+const NOT_INCOMING: usize = usize::MAX;
 
 /// The largest difference stored against a key snapshot: beyond it, a new
 /// key snapshot (one byte or so per member) costs less than the ever larger

@@ -44,6 +44,9 @@ use std::time::Duration;
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes the WAL file is trimmed to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
 /// Room for every statement the DAO prepares, so none is re-prepared.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
@@ -280,6 +283,12 @@ impl Store {
         }
         writer
             .pragma_update(None, "synchronous", "normal")
+            .map_err(open_err)?;
+        // A large transaction (the first scan of 100,000 resources) grows the
+        // WAL to hundreds of megabytes; without a limit it keeps that size
+        // for good. With one, the next checkpoint that restarts it trims it.
+        writer
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
             .map_err(open_err)?;
         upgrade(&mut writer, &path)?;
 

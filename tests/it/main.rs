@@ -19,6 +19,7 @@ mod graph;
 mod harness;
 mod partial;
 mod readonly;
+mod retention;
 mod scenario;
 mod sources;
 mod state;
