@@ -304,12 +304,18 @@ impl Writer<'_> {
         resources: &[EncodedResource],
     ) -> Result<StoreStats, StoreError> {
         self.require_running(scan)?;
-        let mut by_origin: BTreeMap<&str, Vec<&EncodedResource>> = BTreeMap::new();
+        // Resources come in runs from one source sharing one `Arc<str>`: a
+        // pointer comparison groups most of them, the map the few runs.
+        let mut runs: Vec<(&Origin, Vec<&EncodedResource>)> = Vec::new();
         for resource in resources {
-            by_origin
-                .entry(&resource.origin)
-                .or_default()
-                .push(resource);
+            match runs.last_mut() {
+                Some((origin, run)) if Arc::ptr_eq(origin, &resource.origin) => run.push(resource),
+                _ => runs.push((&resource.origin, vec![resource])),
+            }
+        }
+        let mut by_origin: BTreeMap<&str, Vec<&EncodedResource>> = BTreeMap::new();
+        for (origin, run) in runs {
+            by_origin.entry(origin).or_default().extend(run);
         }
         let mut stats = StoreStats {
             resources: resources.len(),
@@ -346,7 +352,7 @@ impl Writer<'_> {
                     members.push((hash, Some(id), NOT_INCOMING));
                 }
             }
-            members.sort_unstable_by_key(|m| m.0);
+            members.sort_unstable_by(|a, b| by_hash(&a.0, &b.0));
             let hashes: Vec<Hash> = members.iter().map(|m| m.0).collect();
             let snapshot_hash = content::snapshot_hash(&hashes);
             drop(hashes);
@@ -401,7 +407,7 @@ impl Writer<'_> {
             let known = &previous.members;
             let mut k = 0;
             for member in members.iter_mut().filter(|m| m.1.is_none()) {
-                while k < known.len() && known[k].0 < member.0 {
+                while k < known.len() && by_hash(&known[k].0, &member.0).is_lt() {
                     k += 1;
                 }
                 if k < known.len() && known[k].0 == member.0 {
@@ -584,6 +590,13 @@ impl Writer<'_> {
             })
             .collect()
     }
+}
+
+/// Hash order, faster than comparing whole arrays: SHA-256 outputs almost
+/// never share their first eight bytes.
+fn by_hash(a: &Hash, b: &Hash) -> std::cmp::Ordering {
+    let prefix = |h: &Hash| u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
 }
 
 /// A snapshot member being stored: its hash, its version id once known, and
