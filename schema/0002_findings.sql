@@ -29,6 +29,8 @@ CREATE TABLE findings (
     -- notifiable) once that reaches the configured count or a re-read confirmed it.
     seen          INTEGER NOT NULL CHECK (seen >= 0),
     visible       INTEGER NOT NULL CHECK (visible IN (0, 1)),
+    -- The ignore rule that covered it at its last sighting (counted, not shown).
+    ignored_by    TEXT,
     first_seen    TEXT NOT NULL,
     last_seen     TEXT NOT NULL,
     first_scan    INTEGER NOT NULL,

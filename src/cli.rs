@@ -3,6 +3,8 @@
 //! Exit codes (also in `--help` and README): 0 success, 1 error. `scan` will
 //! add 2 for "drift found" with the live inventory.
 
+mod findings;
+
 use crate::diag::Diagnostic;
 use crate::model::{Mode, Origin};
 use crate::output::table;
@@ -20,7 +22,8 @@ Exit codes:
   0  success; for scan: in sync
   1  error (bad config, unreadable state, unreachable source, ...): the message says which and what to do
   2  scan: drift found (changed, missing or unmanaged resources)
-  3  scan: partial: no drift found, but some listings failed (their types are unknown, not in sync)";
+  3  scan: partial: no drift found, but some listings failed (their types are unknown, not in sync)
+  4  audit verify: the audit log's chain is broken (the message names the first bad row)";
 
 /// driftd: detects drift between Terraform state and the live cloud, attributes it, routes it.
 #[derive(Debug, Parser)]
@@ -64,6 +67,112 @@ pub enum Command {
     /// Work with Terraform state files directly.
     #[command(subcommand)]
     State(StateCommand),
+    /// List findings (drift tracked over time) or show one with its history.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
+    /// Acknowledge a finding: someone is on it.
+    Ack {
+        #[command(flatten)]
+        decision: DecisionArgs,
+        /// Why, or a ticket reference (optional).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Accept a finding: the change is intended (to be codified, not reverted).
+    Accept {
+        #[command(flatten)]
+        decision: DecisionArgs,
+        /// Why the change is intended (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Snooze a finding until a time: it is tracked but not shown or notified.
+    Snooze {
+        #[command(flatten)]
+        decision: DecisionArgs,
+        /// When the snooze ends: 2027-01-31, 2027-01-31T18:00:00Z, or 12h, 7d, 2w from now.
+        #[arg(long)]
+        until: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a finding (acknowledged, accepted, snoozed or resolved).
+    Reopen {
+        #[command(flatten)]
+        decision: DecisionArgs,
+        /// Why (optional).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The audit log: every human decision and every action driftd took.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// What every decision on a finding takes.
+#[derive(Debug, clap::Args)]
+pub struct DecisionArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The finding's id (or a unique prefix of it, at least 4 characters).
+    id: String,
+    /// Who decides (default: the OS user running the command, or $SUDO_USER).
+    #[arg(long)]
+    by: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Findings that need a look (open, acknowledged, accepted, snoozed; confirmed, not ignored).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this target's.
+        #[arg(long, short)]
+        target: Option<String>,
+        /// Only these states (open, acknowledged, accepted, snoozed, resolved); repeatable.
+        #[arg(long = "state")]
+        states: Vec<String>,
+        /// Every finding: resolved, not yet confirmed and ignored ones too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One finding: what differs, where it stands, and its history.
+    Show {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The finding's id (or a unique prefix of it).
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; exit 4 and name the first bad row if it is broken.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Print audit-log rows, oldest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only rows after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Where the config file is; shared by every command that reads it.
@@ -137,6 +246,69 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scan(&config.path, &target, live, format)
         }
         Command::State(StateCommand::Show { file, format }) => state_show(&file, format),
+        Command::Findings(FindingsCommand::List {
+            config,
+            target,
+            states,
+            all,
+            format,
+        }) => findings::list(
+            &config.path,
+            findings::ListArgs {
+                target,
+                states,
+                all,
+                format,
+            },
+        ),
+        Command::Findings(FindingsCommand::Show { config, id, format }) => {
+            findings::show(&config.path, &id, format)
+        }
+        Command::Ack { decision, reason } => {
+            decide(decision, crate::findings::Decision::Acknowledge { reason })
+        }
+        Command::Accept { decision, reason } => {
+            decide(decision, crate::findings::Decision::Accept { reason })
+        }
+        Command::Snooze {
+            decision,
+            until,
+            reason,
+        } => {
+            let until = findings::parse_until(&until, chrono::Utc::now())
+                .map_err(|e| anyhow::anyhow!("--until {e}"))?;
+            decide(
+                decision,
+                crate::findings::Decision::Snooze { until, reason },
+            )
+        }
+        Command::Reopen { decision, reason } => {
+            decide(decision, crate::findings::Decision::Reopen { reason })
+        }
+        Command::Audit(AuditCommand::Verify { config, format }) => {
+            findings::audit_verify(&config.path, format)
+        }
+        Command::Audit(AuditCommand::List {
+            config,
+            after,
+            limit,
+            format,
+        }) => findings::audit_list(&config.path, after, limit, format),
+    }
+}
+
+fn decide(args: DecisionArgs, decision: crate::findings::Decision) -> anyhow::Result<ExitCode> {
+    findings::decide(&args.config.path, &args.id, decision, args.by.as_deref())
+}
+
+/// Loads the config, printing every problem in it; `None` when it is invalid.
+fn load_config(path: &std::path::Path) -> Option<crate::config::Config> {
+    match crate::config::Config::load(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("{}", e.render());
+            None
+        }
     }
 }
 
@@ -163,12 +335,8 @@ fn scan(
     live: Option<crate::scan::LiveOptions>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let config = match crate::config::Config::load(config_path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", e.render());
-            return Ok(ExitCode::from(1));
-        }
+    let Some(config) = load_config(config_path) else {
+        return Ok(ExitCode::from(1));
     };
     let Some(target) = config.target(target) else {
         let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
@@ -189,6 +357,16 @@ fn scan(
         l.collect.concurrency = config.aws.concurrency;
         l.collect.max_attempts = config.aws.max_attempts;
         l.collect.call_timeout = config.aws.call_timeout;
+        l.findings = crate::scan::FindingsOptions {
+            policy: crate::findings::Policy {
+                confirm_after: config.findings.confirm_after,
+            },
+            reread_after: config
+                .findings
+                .reread
+                .then_some(config.findings.reread_delay),
+        };
+        l.ignore_rules = config.ignore.clone();
         l
     });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
@@ -197,6 +375,7 @@ fn scan(
         store: std::sync::Arc::new(store),
         fetcher: std::sync::Arc::new(crate::sources::Fetcher::new(Default::default())),
         key,
+        clock: std::sync::Arc::new(crate::clock::SystemClock),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -372,6 +551,35 @@ fn render_drift(live: &crate::scan::LiveReport) -> String {
             ));
         }
     }
+    let i = &live.ignored;
+    if i.drifts > 0 || i.changes > 0 {
+        s.push_str(&format!(
+            "ignored by rules: {} drift(s) ({} changed, {} unmanaged, {} missing) and {} attribute change(s): {}\n",
+            i.drifts,
+            i.changed,
+            i.unmanaged,
+            i.missing,
+            i.changes,
+            i.by_rule
+                .iter()
+                .map(|(rule, hits)| format!("{rule} {}+{}", hits.drifts, hits.changes))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let f = &live.findings;
+    s.push_str(&format!(
+        "findings: {} need attention, {} active ({} ignored by rules); this scan: {} new, {} confirmed, \
+         {} resolved, {} reopened, {} with new values\n",
+        f.needing_attention,
+        f.active,
+        f.ignored,
+        f.opened,
+        f.confirmed,
+        f.resolved,
+        f.reopened,
+        f.value_changed
+    ));
     s
 }
 

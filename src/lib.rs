@@ -5,11 +5,13 @@
 
 pub mod aws;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod diff;
 pub mod findings;
 pub mod graph;
+pub mod ignore;
 pub mod live;
 pub mod model;
 mod output;

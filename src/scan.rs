@@ -13,7 +13,7 @@ use crate::state::parse_state;
 use crate::store::{ScanOutcome, ScanStatus, Side, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// What one state source gave in this scan.
@@ -70,6 +70,37 @@ pub struct LiveReport {
     /// API requests per service (retries included) and throttled answers.
     pub api_calls: BTreeMap<&'static str, crate::aws::ServiceCalls>,
     pub drift: crate::diff::DiffReport,
+    /// What ignore rules hid from `drift` (its counts are of what is still
+    /// reported): counted here, and tracked as ignored findings.
+    pub ignored: crate::ignore::IgnoredCounts,
+    /// What the drift did to the target's findings.
+    pub findings: FindingsReport,
+}
+
+/// How one scan changed a target's findings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FindingsReport {
+    /// First seen in this scan.
+    pub opened: usize,
+    /// Became visible (and notifiable) in this scan.
+    pub confirmed: usize,
+    /// Of those, confirmed at once by re-reading their resource types.
+    pub confirmed_by_reread: usize,
+    /// No longer seen.
+    pub resolved: usize,
+    /// Seen again after being resolved.
+    pub reopened: usize,
+    /// Seen again with different values.
+    pub value_changed: usize,
+    /// Snoozes that ended.
+    pub snooze_ended: usize,
+    /// Findings of the target that are open or acknowledged and visible, after this scan.
+    pub needing_attention: usize,
+    /// Findings of the target that are not resolved, after this scan (visible or not,
+    /// ignored or not, accepted and snoozed included).
+    pub active: usize,
+    /// Of the active findings, those an ignore rule covers.
+    pub ignored: usize,
 }
 
 /// How the live side is scanned.
@@ -78,6 +109,28 @@ pub struct LiveOptions {
     pub collect: crate::aws::CollectOptions,
     /// AWS default objects count as unmanaged too.
     pub strict: bool,
+    /// How new drift becomes a visible finding.
+    pub findings: FindingsOptions,
+    /// The config's `[[ignore]]` rules (those for other targets are skipped).
+    pub ignore_rules: Vec<crate::ignore::IgnoreRule>,
+}
+
+/// How new drift becomes a visible finding.
+#[derive(Debug, Clone)]
+pub struct FindingsOptions {
+    pub policy: crate::findings::Policy,
+    /// Re-read the resource types of drift not yet confirmed, this long after
+    /// the first read, in the same scan; `None` to wait for the next scans.
+    pub reread_after: Option<std::time::Duration>,
+}
+
+impl Default for FindingsOptions {
+    fn default() -> Self {
+        FindingsOptions {
+            policy: crate::findings::Policy::default(),
+            reread_after: Some(std::time::Duration::from_secs(15)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -91,6 +144,8 @@ pub struct ScanContext {
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
     pub key: SecretKey,
+    /// Where "now" comes from (snooze ends, scan times).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +168,7 @@ pub async fn scan_target(
     target: &Target,
     live: Option<&LiveOptions>,
 ) -> Result<DesiredScan, ScanError> {
-    let started_at = Utc::now();
+    let started_at = ctx.clock.now();
     let store = ctx.store.clone();
     let (name, environment) = (target.name.clone(), target.environment.clone());
     let (target_id, scan_id, known) = tokio::task::spawn_blocking(move || {
@@ -243,8 +298,29 @@ pub async fn scan_target(
     };
 
     let mut live_resources: Vec<Resource> = Vec::new();
-    let live_report = match (&target.aws, live) {
+    let mut observations: Option<Vec<crate::findings::Observation>> = None;
+    let mut live_report = match (&target.aws, live) {
+        (Some(_), Some(options))
+            if status == ScanStatus::Complete && ignore_error(target, options).is_some() =>
+        {
+            let e = ignore_error(target, options).expect("checked by the guard");
+            diagnostics.push(Diagnostic::error(
+                target.name.clone(),
+                format!(
+                    "not compared with the cloud: {e}; fix the file (`driftd validate` shows every \
+                     problem): comparing without it would report what it hides as new drift"
+                ),
+            ));
+            status = ScanStatus::Partial;
+            None
+        }
         (Some(scope), Some(options)) if status == ScanStatus::Complete => {
+            let ignore = crate::ignore::IgnoreSet::load(
+                &target.name,
+                target.driftignore.as_deref(),
+                &options.ignore_rules,
+            )
+            .expect("ignore_error found no error");
             let (inventory, stats) =
                 crate::aws::collect(scope, crate::aws::types::ALL, &options.collect, &ctx.key)
                     .await;
@@ -266,13 +342,69 @@ pub async fn scan_target(
             if inventory.is_partial() {
                 status = ScanStatus::Partial;
             }
+            let mut drift = drift;
+            let ignored = apply_ignore(
+                &mut drift,
+                &ignore,
+                ctx.clock.now(),
+                &resources,
+                &inventory.resources,
+            );
+            diagnostics.extend(ignored.diagnostics);
+            let ignored_pairs = ignored_observations(ignored.ignored);
+            let mut observed = crate::findings::observe(&drift.drifts, &ignored_pairs);
+            fill_versions(&mut observed, &resources, &inventory.resources);
+            if let Some(delay) = options.findings.reread_after
+                && !observed.is_empty()
+            {
+                let store = ctx.store.clone();
+                let ids: Vec<String> = observed.iter().map(|o| id_of(&target.name, o)).collect();
+                let known = tokio::task::spawn_blocking(move || {
+                    store.read(|r| r.findings_to_reconcile(target_id, &ids))
+                })
+                .await??;
+                let visible: HashSet<String> = known
+                    .into_iter()
+                    .filter(|f| f.visible && f.state.is_active())
+                    .map(|f| f.id)
+                    .collect();
+                // Hidden drift is tracked, not shown: no need to hurry its confirmation.
+                let unconfirmed: Vec<usize> = (0..observed.len())
+                    .filter(|&i| {
+                        observed[i].ignored_by.is_none()
+                            && !visible.contains(&id_of(&target.name, &observed[i]))
+                    })
+                    .collect();
+                if !unconfirmed.is_empty() {
+                    tokio::time::sleep(delay).await;
+                    let confirmed = reread(
+                        ctx,
+                        scope,
+                        options,
+                        &ignore,
+                        &target.name,
+                        &resources,
+                        &unconfirmed
+                            .iter()
+                            .map(|&i| (i, &observed[i]))
+                            .collect::<Vec<_>>(),
+                    )
+                    .await?;
+                    for i in confirmed {
+                        observed[i].confirmed_by_reread = true;
+                    }
+                }
+            }
             let report = LiveReport {
                 resources: inventory.resources.len(),
                 coverage: inventory.coverage,
                 api_calls: stats.snapshot(),
                 drift,
+                ignored: ignored.counts,
+                findings: FindingsReport::default(),
             };
             live_resources = inventory.resources;
+            observations = Some(observed);
             Some(report)
         }
         (Some(_), Some(_)) => {
@@ -302,7 +434,7 @@ pub async fn scan_target(
     let managed = by_type.values().map(|c| c.managed).sum();
     let data_sources = by_type.values().map(|c| c.data_sources).sum();
 
-    let ended_at = Utc::now();
+    let ended_at = ctx.clock.now();
     let outcome = ScanOutcome {
         ended_at,
         status,
@@ -318,17 +450,43 @@ pub async fn scan_target(
         diagnostics: diagnostics.clone(),
     };
     let store = ctx.store.clone();
-    let stats = tokio::task::spawn_blocking(move || {
+    let target_name = target.name.clone();
+    let policy = live.map(|l| l.findings.policy).unwrap_or_default();
+    // Types whose every listing completed: a finding of another type that this
+    // scan did not see stays as it was (invariant 2).
+    let complete_types: HashSet<String> = live_report
+        .as_ref()
+        .map(|l| complete_types(&l.coverage))
+        .unwrap_or_default();
+    let (stats, findings_report) = tokio::task::spawn_blocking(move || {
         store.write(|w| {
             let stats = w.store_resources(scan_id, Side::Desired, &resources)?;
             if !live_resources.is_empty() {
                 w.store_resources(scan_id, Side::Live, &live_resources)?;
             }
             w.finish_scan(scan_id, &outcome)?;
-            Ok::<_, StoreError>(stats)
+            let findings = match observations {
+                Some(observed) => Some(update_findings(
+                    w,
+                    target_id,
+                    &target_name,
+                    &observed,
+                    crate::findings::ScanInfo {
+                        scan_id: scan_id.0,
+                        at: ended_at,
+                    },
+                    &complete_types,
+                    &policy,
+                )?),
+                None => None,
+            };
+            Ok::<_, StoreError>((stats, findings))
         })
     })
     .await??;
+    if let (Some(report), Some(findings)) = (live_report.as_mut(), findings_report) {
+        report.findings = findings;
+    }
 
     Ok(DesiredScan {
         target: target.name.clone(),
@@ -360,4 +518,248 @@ fn describe(spec: &StateSourceSpec) -> String {
         StateSourceSpec::Http(h) => h.url.clone(),
         StateSourceSpec::Hcp(h) => format!("hcp:{}/{}", h.organization, h.workspace),
     }
+}
+
+fn id_of(target: &str, o: &crate::findings::Observation) -> String {
+    crate::findings::finding_id(target, o.kind, &o.key, &o.attributes)
+}
+
+/// The resource types every listing of which completed.
+pub fn complete_types(coverage: &[crate::live::Coverage]) -> HashSet<String> {
+    let mut complete: HashMap<&str, bool> = HashMap::new();
+    for c in coverage {
+        *complete.entry(&c.resource_type).or_insert(true) &=
+            c.listing == crate::live::Listing::Complete;
+    }
+    complete
+        .into_iter()
+        .filter(|&(_, ok)| ok)
+        .map(|(t, _)| t.to_string())
+        .collect()
+}
+
+/// Points each observation at the stored versions of its resource on both sides.
+pub fn fill_versions(
+    observed: &mut [crate::findings::Observation],
+    desired: &[Resource],
+    live: &[Resource],
+) {
+    let mut wanted: HashMap<&crate::model::ResourceKey, Vec<usize>> = HashMap::new();
+    for (i, o) in observed.iter().enumerate() {
+        wanted.entry(&o.key).or_default().push(i);
+    }
+    let mut found: Vec<(usize, bool, [u8; 32])> = Vec::new();
+    for (side_live, resources) in [(false, desired), (true, live)] {
+        for r in resources {
+            if r.address.mode != Mode::Managed && !side_live {
+                continue;
+            }
+            if let Some(indexes) = wanted.get(&r.key) {
+                let hash = crate::store::version_hash(r);
+                found.extend(indexes.iter().map(|&i| (i, side_live, hash)));
+            }
+        }
+    }
+    for (i, side_live, hash) in found {
+        if side_live {
+            observed[i].live_version = Some(hash);
+        } else {
+            observed[i].desired_version = Some(hash);
+        }
+    }
+}
+
+/// Reconciles the target's findings with one scan's observations, in the
+/// scan's write transaction, and says what changed.
+pub fn update_findings(
+    w: &crate::store::Writer<'_>,
+    target: crate::store::TargetId,
+    target_name: &str,
+    observed: &[crate::findings::Observation],
+    scan: crate::findings::ScanInfo,
+    complete_types: &HashSet<String>,
+    policy: &crate::findings::Policy,
+) -> Result<FindingsReport, StoreError> {
+    use crate::findings::{EventKind, Finding};
+    let ids: Vec<String> = observed.iter().map(|o| id_of(target_name, o)).collect();
+    let mut findings = w.findings_to_reconcile(target, &ids)?;
+    let done = crate::findings::reconcile(
+        target_name,
+        &mut findings,
+        observed,
+        scan,
+        |key| complete_types.contains(&*key.resource_type),
+        policy,
+    );
+    w.save_findings(target, done.changed.iter().map(|&i| &findings[i]))?;
+    w.add_finding_events(&done.events)?;
+    let count = |kind: EventKind| done.events.iter().filter(|e| e.kind == kind).count();
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.state.is_active()).collect();
+    Ok(FindingsReport {
+        opened: count(EventKind::Opened),
+        confirmed: count(EventKind::Confirmed),
+        confirmed_by_reread: done
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Confirmed && e.details["by"] == "reread")
+            .count(),
+        resolved: count(EventKind::Resolved),
+        reopened: count(EventKind::Reopened),
+        value_changed: count(EventKind::ValueChanged),
+        snooze_ended: count(EventKind::SnoozeEnded),
+        needing_attention: active.iter().filter(|f| f.needs_attention()).count(),
+        active: active.len(),
+        ignored: active.iter().filter(|f| f.ignored_by.is_some()).count(),
+    })
+}
+
+/// The resource types to list again to re-read resources of `types`: those
+/// types, plus every type folded into them or that they fold into (a security
+/// group's rules are part of its comparison).
+fn reread_types(types: &HashSet<&str>) -> Vec<&'static crate::aws::TypeDef> {
+    let all = crate::aws::types::ALL;
+    let mut wanted: HashSet<&str> = types.clone();
+    loop {
+        let before = wanted.len();
+        for def in all {
+            let t = def.rules.resource_type;
+            for fold in def.rules.folds {
+                let touches =
+                    wanted.contains(t) || fold.child_types.iter().any(|c| wanted.contains(c));
+                if touches {
+                    wanted.insert(t);
+                    wanted.extend(fold.child_types.iter().copied());
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    all.iter()
+        .copied()
+        .filter(|d| wanted.contains(d.rules.resource_type))
+        .collect()
+}
+
+/// Lists again the resource types of the `unconfirmed` observations and diffs
+/// them again; returns the observations the second read saw exactly as the
+/// first (same finding, same values): those are confirmed at once.
+async fn reread(
+    ctx: &ScanContext,
+    scope: &crate::config::AwsScope,
+    options: &LiveOptions,
+    ignore: &crate::ignore::IgnoreSet,
+    target: &str,
+    desired: &[Resource],
+    unconfirmed: &[(usize, &crate::findings::Observation)],
+) -> Result<Vec<usize>, ScanError> {
+    let types: HashSet<&str> = unconfirmed
+        .iter()
+        .map(|(_, o)| &*o.key.resource_type)
+        .collect();
+    let defs = reread_types(&types);
+    let names: HashSet<&str> = defs.iter().map(|d| d.rules.resource_type).collect();
+    let mut collect = options.collect.clone();
+    collect.progress = None;
+    let (inventory, _) = crate::aws::collect(scope, &defs, &collect, &ctx.key).await;
+    let desired: Vec<Resource> = desired
+        .iter()
+        .filter(|r| names.contains(&*r.key.resource_type))
+        .cloned()
+        .collect();
+    let diff_options = crate::diff::DiffOptions {
+        strict: options.strict,
+    };
+    let ignore = ignore.clone();
+    let now = ctx.clock.now();
+    let again = tokio::task::spawn_blocking(move || {
+        let mut drift = crate::diff::diff(
+            &desired,
+            &inventory,
+            &crate::aws::types::rules,
+            &diff_options,
+        );
+        let ignored = apply_ignore(&mut drift, &ignore, now, &desired, &inventory.resources);
+        crate::findings::observe(&drift.drifts, &ignored_observations(ignored.ignored))
+    })
+    .await?;
+    let again: HashMap<String, &serde_json::Value> = again
+        .iter()
+        .map(|o| (id_of(target, o), &o.changes))
+        .collect();
+    Ok(unconfirmed
+        .iter()
+        .filter(|(_, o)| again.get(&id_of(target, o)) == Some(&&o.changes))
+        .map(|&(i, _)| i)
+        .collect())
+}
+
+/// Why the target's ignore rules cannot be used now (its `.driftignore` became
+/// unreadable or invalid since the config was validated), if they cannot.
+fn ignore_error(target: &Target, options: &LiveOptions) -> Option<crate::ignore::IgnoreError> {
+    crate::ignore::IgnoreSet::load(
+        &target.name,
+        target.driftignore.as_deref(),
+        &options.ignore_rules,
+    )
+    .err()
+}
+
+/// Hidden drift as (drift, the labels of the rules that hid it).
+fn ignored_observations(
+    ignored: Vec<crate::ignore::IgnoredDrift>,
+) -> Vec<(crate::diff::Drift, String)> {
+    ignored
+        .into_iter()
+        .map(|i| (i.drift, i.rules.into_iter().collect::<Vec<_>>().join(", ")))
+        .collect()
+}
+
+/// Takes what `ignore` hides out of `drift` and fixes its counts (coverage
+/// included) to be those of what is still reported.
+fn apply_ignore(
+    drift: &mut crate::diff::DiffReport,
+    ignore: &crate::ignore::IgnoreSet,
+    now: DateTime<Utc>,
+    desired: &[Resource],
+    live: &[Resource],
+) -> crate::ignore::Filtered {
+    let drifts = std::mem::take(&mut drift.drifts);
+    // Tags for rules with `tags`: the state's for a managed resource, the
+    // cloud's for an unmanaged one (only for resources that drifted).
+    let keys: HashSet<&crate::model::ResourceKey> = drifts.iter().map(|d| d.key()).collect();
+    let mut tags: HashMap<crate::model::ResourceKey, serde_json::Map<String, serde_json::Value>> =
+        HashMap::new();
+    if !ignore.is_empty() {
+        for r in live.iter().chain(desired.iter().filter(|r| r.is_managed())) {
+            if !keys.contains(&r.key) {
+                continue;
+            }
+            let attrs = r.attributes.to_value();
+            let found = ["tags_all", "tags"].iter().find_map(|a| {
+                attrs
+                    .get(*a)
+                    .and_then(|t| t.as_object())
+                    .filter(|t| !t.is_empty())
+            });
+            if let Some(t) = found {
+                // The state's (chained last) wins over the cloud's for a managed resource.
+                tags.insert(r.key.clone(), t.clone());
+            }
+        }
+    }
+    let mut filtered = crate::ignore::filter(drifts, ignore, now, |k| tags.get(k));
+    drift.drifts = std::mem::take(&mut filtered.kept);
+    let c = &filtered.counts;
+    drift.changed -= c.changed.min(drift.changed);
+    drift.missing -= c.missing.min(drift.missing);
+    drift.unmanaged -= c.unmanaged.min(drift.unmanaged);
+    let seen = drift.managed + drift.unmanaged;
+    drift.coverage = if seen == 0 {
+        1.0
+    } else {
+        drift.managed as f64 / seen as f64
+    };
+    filtered
 }

@@ -113,6 +113,26 @@ impl SecretKey {
     }
 }
 
+impl SecretKey {
+    /// The MAC chaining one audit-log row to the one before it: HMAC-SHA-256
+    /// under a key derived from the install key (so it is never the key that
+    /// hashes secrets), over `prev` and each field length-prefixed.
+    pub fn audit_mac(&self, prev: &[u8; 32], fields: &[&[u8]]) -> [u8; 32] {
+        let mut derive =
+            <HmacSha256 as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        derive.update(b"driftd audit log v1");
+        let subkey = derive.finalize().into_bytes();
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(&subkey).expect("HMAC takes any key length");
+        mac.update(prev);
+        for field in fields {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
 /// True for a value that is a keyed hash standing in for a sensitive value.
 pub fn is_hashed(value: &str) -> bool {
     value.starts_with(SENSITIVE_PREFIX)

@@ -22,6 +22,33 @@ pub struct Config {
     pub store: StoreConfig,
     pub targets: Vec<Target>,
     pub aws: AwsSettings,
+    /// When a drift becomes a visible finding (`[findings]`).
+    pub findings: FindingsSettings,
+    /// `[[ignore]]` rules, in file order (each names the targets it applies to).
+    pub ignore: Vec<crate::ignore::IgnoreRule>,
+}
+
+/// When a drift becomes a finding people see (`[findings]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingsSettings {
+    /// Consecutive complete scans that must see a drift before it is shown and
+    /// notified (an in-flight apply or eventual consistency never pages anyone).
+    pub confirm_after: u32,
+    /// Re-read a new drift's resource type once in the same scan, after
+    /// `reread_delay`, to confirm it at once instead of a scan later.
+    pub reread: bool,
+    /// How long to wait before that re-read.
+    pub reread_delay: std::time::Duration,
+}
+
+impl Default for FindingsSettings {
+    fn default() -> Self {
+        FindingsSettings {
+            confirm_after: 2,
+            reread: true,
+            reread_delay: std::time::Duration::from_secs(15),
+        }
+    }
 }
 
 /// How the AWS collectors behave, for every target (`[aws]`).
@@ -65,6 +92,9 @@ pub struct Target {
     pub states: Vec<StateSourceSpec>,
     /// The AWS scope, if the target covers AWS.
     pub aws: Option<AwsScope>,
+    /// A driftctl `.driftignore` for this target (`crate::ignore::load_driftignore`
+    /// reads it; `Config::load` checked that it existed and parsed).
+    pub driftignore: Option<PathBuf>,
 }
 
 /// Where a Terraform state is read from.
@@ -161,18 +191,21 @@ pub struct AwsAccount {
 }
 
 impl Config {
-    /// Reads and validates a config file. Every problem is reported at once.
+    /// Reads and validates a config file, and the `driftignore` files it
+    /// names (each must exist and parse). Every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: path.to_path_buf(),
             source: e,
         })?;
-        Config::parse(path, &text)
+        let read = |p: &Path| std::fs::read_to_string(p);
+        validate::parse_and_validate(path, &text, Some(&read))
     }
 
-    /// Validates config text; `path` is used for messages and to resolve relative paths.
+    /// Validates config text; `path` is used for messages and to resolve relative
+    /// paths. Pure: the `driftignore` files it names are not read (`load` does).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        validate::parse_and_validate(path, text)
+        validate::parse_and_validate(path, text, None)
     }
 
     pub fn target(&self, name: &str) -> Option<&Target> {

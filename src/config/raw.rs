@@ -11,6 +11,7 @@
 //! its "unknown field" message could not say that `bucket` belongs to `s3`.
 //! Validation checks which fields belong to which type instead.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -27,6 +28,10 @@ pub(crate) struct RawConfig {
     pub target: Option<Vec<Spanned<RawTarget>>>,
     /// `[aws]`: how the collectors talk to AWS, for every target. Optional.
     pub aws: Option<Spanned<RawAwsSettings>>,
+    /// `[findings]`: when a drift becomes a visible finding. Optional.
+    pub findings: Option<Spanned<RawFindings>>,
+    /// `[[ignore]]`: drift a team has decided not to be told about. Optional.
+    pub ignore: Option<Vec<Spanned<RawIgnoreRule>>>,
 }
 
 /// `[aws]`.
@@ -40,6 +45,83 @@ pub(crate) struct RawAwsSettings {
     pub max_attempts: Option<Spanned<i64>>,
     /// Seconds one API call attempt may take; default 30, 1 to 600.
     pub call_timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// `[findings]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawFindings {
+    /// Consecutive complete scans that must see a drift before it is shown
+    /// and notified; default 2, 1 to 100.
+    pub confirm_after: Option<Spanned<i64>>,
+    /// Re-read a new drift's resource type once in the same scan to confirm
+    /// it at once; default true.
+    pub reread: Option<Spanned<bool>>,
+    /// Seconds to wait before that re-read; default 15, 0 to 300.
+    pub reread_delay_seconds: Option<Spanned<i64>>,
+}
+
+/// `[[ignore]]`: one ignore rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawIgnoreRule {
+    /// How outputs name the rule; default `ignore[N]`. Unique.
+    pub name: Option<Spanned<String>>,
+    /// Glob over target names; default every target.
+    pub target: Option<Spanned<String>>,
+    /// Glob over resource types (`*` for every type). Required.
+    pub resource_type: Option<Spanned<String>>,
+    /// Glob over cloud ids; default `*`.
+    pub id: Option<Spanned<String>>,
+    /// Attribute path pattern; default the whole resource.
+    pub attribute: Option<Spanned<String>>,
+    /// Tags the resource must carry: name = value glob.
+    pub tags: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Why this drift is acceptable. Required, non-empty.
+    pub reason: Option<Spanned<String>>,
+    /// Who answers for the rule. Required, non-empty.
+    pub owner: Option<Spanned<String>>,
+    /// When the rule stops applying. Optional.
+    pub expires: Option<Spanned<RawExpiry>>,
+}
+
+/// `expires`: a TOML date or date-time, or either written as a string.
+#[derive(Debug)]
+pub(crate) enum RawExpiry {
+    /// A string as written.
+    Text(String),
+    /// A TOML date or date-time literal.
+    Toml(toml::value::Datetime),
+}
+
+/// Said by serde when `expires` is neither a string nor a date.
+pub(crate) const EXPIRY_EXPECTING: &str =
+    "a date such as 2027-01-31 or a date-time such as 2027-01-31T18:00:00Z";
+
+impl<'de> Deserialize<'de> for RawExpiry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExpiryVisitor;
+
+        impl<'de> Visitor<'de> for ExpiryVisitor {
+            type Value = RawExpiry;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPIRY_EXPECTING)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawExpiry, E> {
+                Ok(RawExpiry::Text(v.to_owned()))
+            }
+
+            // toml hands a date-time to visitors as a map with a private key.
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawExpiry, A::Error> {
+                toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawExpiry::Toml)
+            }
+        }
+
+        deserializer.deserialize_any(ExpiryVisitor)
+    }
 }
 
 /// `[store]`.
@@ -64,6 +146,9 @@ pub(crate) struct RawTarget {
     pub state: Option<Vec<Spanned<RawStateSource>>>,
     /// `[target.aws]`: the AWS scope the states describe.
     pub aws: Option<Spanned<RawAws>>,
+    /// A driftctl `.driftignore` for this target; relative to the config
+    /// file's directory. Optional.
+    pub driftignore: Option<Spanned<String>>,
 }
 
 /// `[[target.state]]`: every field of every source type; `type` says which apply
@@ -314,6 +399,8 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
         ("target.aws", fields_of::<RawAws>()),
         ("target.aws.account", fields_of::<RawAccount>()),
         ("secret", fields_of::<RawSecretRef>()),
+        ("findings", fields_of::<RawFindings>()),
+        ("ignore", fields_of::<RawIgnoreRule>()),
     ]
 }
 

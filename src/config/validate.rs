@@ -13,7 +13,9 @@
 //! shift an index (`target[2]` stays `target[2]`).
 //!
 //! Pure: no IO and no environment reads. A secret's env var or file is only
-//! looked at when the secret is used.
+//! looked at when the secret is used. The one exception is injected: given a
+//! file reader (`Config::load` passes one), the `driftignore` files the config
+//! names are read and parsed, so a missing or bad one is reported with the rest.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -25,13 +27,15 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::raw::{
-    HEADERS_EXPECTING, RawAccount, RawAws, RawAwsSettings, RawConfig, RawSecret, RawStateSource,
-    RawStore, RawTarget, SECRET_EXPECTING, STATE_SOURCE_FIELDS,
+    EXPIRY_EXPECTING, HEADERS_EXPECTING, RawAccount, RawAws, RawAwsSettings, RawConfig, RawExpiry,
+    RawFindings, RawIgnoreRule, RawSecret, RawStateSource, RawStore, RawTarget, SECRET_EXPECTING,
+    STATE_SOURCE_FIELDS,
 };
 use super::{
-    AwsAccount, AwsScope, AwsSettings, Config, DEFAULT_STORE_PATH, HcpSource, HttpSource, S3Source,
-    SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
+    AwsAccount, AwsScope, AwsSettings, Config, DEFAULT_STORE_PATH, FindingsSettings, HcpSource,
+    HttpSource, S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
 };
+use crate::ignore::{AttrPattern, DriftIgnore, Glob, IgnoreError, IgnoreRule};
 
 /// One problem in a config file, with where it is and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +108,14 @@ impl ConfigError {
 /// Serde rounds before giving up (each round removes one bad entry).
 const MAX_SERDE_ROUNDS: usize = 256;
 
-pub(super) fn parse_and_validate(path: &Path, text: &str) -> Result<Config, ConfigError> {
+/// Reads a file the config names (`driftignore`); `Config::load` passes `std::fs`.
+pub(super) type ReadFile<'a> = &'a dyn Fn(&Path) -> std::io::Result<String>;
+
+pub(super) fn parse_and_validate(
+    path: &Path,
+    text: &str,
+    read_file: Option<ReadFile<'_>>,
+) -> Result<Config, ConfigError> {
     let invalid = |mut problems: Vec<Problem>| {
         // Stable: problems at the same position keep the order they were found in.
         problems.sort_by_key(|p| (p.line, p.column));
@@ -132,6 +143,7 @@ pub(super) fn parse_and_validate(path: &Path, text: &str) -> Result<Config, Conf
         index: &index,
         reported: &reported,
         dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+        read_file,
         problems,
     };
     let config = checker.config(path, &raw);
@@ -605,7 +617,7 @@ fn type_hint(lines: &Lines<'_>, span: &Range<usize>, node: &Node, expected: &str
     }
     if expected == "a list" {
         return match kind.as_str() {
-            "target" | "target.state" | "target.aws.account" => {
+            "target" | "target.state" | "target.aws.account" | "ignore" => {
                 format!("write [[{kind}]] with double brackets: each one adds an entry")
             }
             _ if scalar => format!("write a list: {key} = [{source}]"),
@@ -630,6 +642,9 @@ fn type_hint(lines: &Lines<'_>, span: &Range<usize>, node: &Node, expected: &str
             example(&kind)
         );
     }
+    if expected == EXPIRY_EXPECTING {
+        return EXPIRES_HINT.into();
+    }
     if expected == HEADERS_EXPECTING {
         return "write headers = { \"X-Team\" = \"network\", \"Authorization\" = { env = \"TFSTATE_AUTHORIZATION\" } }".into();
     }
@@ -642,8 +657,12 @@ fn is_header_kind(kind: &str) -> bool {
 
 /// A sample value for a field, as TOML, by its path without indices.
 fn example(kind: &str) -> &'static str {
-    if kind == "store.path" {
-        return "\"/var/lib/driftd/driftd.db\"";
+    match kind {
+        "store.path" => return "\"/var/lib/driftd/driftd.db\"",
+        "ignore.name" => return "\"ci-tags\"",
+        "ignore.id" => return "\"sg-0123456789abcdef0\"",
+        "ignore.target" => return "\"prod-*\"",
+        _ => {}
     }
     match kind.rsplit('.').next().unwrap_or("") {
         "key_path" => "\"/var/lib/driftd/hmac.key\"",
@@ -673,6 +692,14 @@ fn example(kind: &str) -> &'static str {
         "concurrency" => "4",
         "max_attempts" => "5",
         "call_timeout_seconds" => "30",
+        "driftignore" => "\"prod-network.driftignore\"",
+        "confirm_after" => "2",
+        "reread_delay_seconds" => "15",
+        "resource_type" => "\"aws_security_group\"",
+        "attribute" => "\"tags.LastScanned\"",
+        "reason" => "\"set by the nightly backup job, not Terraform\"",
+        "owner" => "\"team-platform\"",
+        "expires" => "2027-01-31",
         _ => "\"...\"",
     }
 }
@@ -740,6 +767,8 @@ struct Checker<'a> {
     reported: &'a HashSet<String>,
     /// The config file's directory, for relative paths.
     dir: PathBuf,
+    /// Reads the `driftignore` files to check them; `None`: not checked.
+    read_file: Option<ReadFile<'a>>,
     problems: Vec<Problem>,
 }
 
@@ -853,11 +882,15 @@ impl Checker<'_> {
             ),
         }
         let aws = self.aws_settings(raw.aws.as_ref());
+        let findings = self.findings_settings(raw.findings.as_ref());
+        let ignore = self.ignore_rules(raw.ignore.as_deref().unwrap_or_default(), &targets);
         Config {
             source: path.to_path_buf(),
             store,
             targets,
             aws,
+            findings,
+            ignore,
         }
     }
 
@@ -1003,11 +1036,14 @@ impl Checker<'_> {
             }
         };
 
+        let driftignore = raw.driftignore.as_ref().and_then(|d| self.driftignore(d));
+
         Target {
             name,
             environment,
             states,
             aws,
+            driftignore,
         }
     }
 
@@ -1584,6 +1620,249 @@ impl Checker<'_> {
             },
             id_span,
         )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Findings, ignore rules and driftignore files
+
+/// What to write for `expires`.
+const EXPIRES_HINT: &str = "write expires = 2027-01-31 (the rule applies through that day, UTC) \
+                            or a date-time with its offset, e.g. expires = 2027-01-31T18:00:00Z";
+
+impl Checker<'_> {
+    fn findings_settings(&mut self, raw: Option<&Spanned<RawFindings>>) -> FindingsSettings {
+        let defaults = FindingsSettings::default();
+        let Some(raw) = raw.map(Spanned::get_ref) else {
+            return defaults;
+        };
+        let confirm_after = self.in_range(&raw.confirm_after, 1, 100, "confirm_after = 2");
+        let delay = self.in_range(
+            &raw.reread_delay_seconds,
+            0,
+            300,
+            "reread_delay_seconds = 15",
+        );
+        FindingsSettings {
+            confirm_after: confirm_after.map_or(defaults.confirm_after, |v| v as u32),
+            reread: raw
+                .reread
+                .as_ref()
+                .map_or(defaults.reread, |v| *v.get_ref()),
+            reread_delay: delay.map_or(defaults.reread_delay, |v| {
+                std::time::Duration::from_secs(v as u64)
+            }),
+        }
+    }
+
+    /// A target's `driftignore`: the resolved path; with a file reader, the
+    /// file must exist and parse (each bad line is a problem at this field).
+    fn driftignore(&mut self, value: &Spanned<String>) -> Option<PathBuf> {
+        let value = self.not_blank(value, false)?;
+        let path = self.file_path(value);
+        let Some(read) = self.read_file else {
+            return Some(path);
+        };
+        let span = value.span();
+        let field = self.path(value);
+        match read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.report(
+                &span,
+                field,
+                format!("driftignore file {} does not exist", path.display()),
+                "create it (an empty file ignores nothing), fix the path (relative paths are \
+                 relative to the config file's directory), or remove `driftignore`"
+                    .into(),
+            ),
+            Err(e) => self.report(
+                &span,
+                field,
+                format!("cannot read driftignore file {}: {e}", path.display()),
+                "make it readable by the user driftd runs as".into(),
+            ),
+            Ok(text) => {
+                if let Err(IgnoreError::Invalid { origin, problems }) =
+                    DriftIgnore::parse(&text, &path.display().to_string())
+                {
+                    for p in problems {
+                        self.report(
+                            &span,
+                            field.clone(),
+                            format!("{origin}:{}: {}", p.line, p.message),
+                            p.hint,
+                        );
+                    }
+                }
+            }
+        }
+        Some(path)
+    }
+
+    fn ignore_rules(
+        &mut self,
+        raw: &[Spanned<RawIgnoreRule>],
+        targets: &[Target],
+    ) -> Vec<IgnoreRule> {
+        let mut names: HashMap<String, String> = HashMap::new();
+        raw.iter()
+            .filter_map(|rule| self.ignore_rule(rule, targets, &mut names))
+            .collect()
+    }
+
+    /// One `[[ignore]]` rule; `None` when it has a problem (reported).
+    fn ignore_rule(
+        &mut self,
+        rule: &Spanned<RawIgnoreRule>,
+        targets: &[Target],
+        names: &mut HashMap<String, String>,
+    ) -> Option<IgnoreRule> {
+        let span = rule.span();
+        let path = self.path(rule);
+        let raw = rule.get_ref();
+        let problems_before = self.problems.len();
+
+        let label = match self.optional(&raw.name) {
+            Some(name) => {
+                let text = name.get_ref().trim().to_string();
+                if let Some(first) = names.get(&text) {
+                    self.report(
+                        &name.span(),
+                        self.path(name),
+                        format!("ignore rule name \"{text}\" is already used by {first}"),
+                        "give every rule a unique name: outputs count hidden drift by it".into(),
+                    );
+                } else {
+                    names.insert(text.clone(), path.clone());
+                }
+                text
+            }
+            None => path.clone(),
+        };
+        let target = self.optional(&raw.target).and_then(|t| {
+            let glob = self.ignore_glob(t)?;
+            let known: Vec<&str> = targets
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|n| !n.is_empty())
+                .collect();
+            if !known.is_empty() && !known.iter().any(|n| glob.matches(n)) {
+                self.report(
+                    &t.span(),
+                    self.path(t),
+                    format!("`target = \"{glob}\"` matches no [[target]] name"),
+                    format!(
+                        "write a target name or a glob matching some: {}; or remove `target` \
+                         to apply the rule to every target",
+                        known.join(", ")
+                    ),
+                );
+            }
+            Some(glob)
+        });
+        let resource_type = match &raw.resource_type {
+            None => {
+                self.missing(
+                    &span,
+                    "resource_type",
+                    "missing required field `resource_type`".into(),
+                    "add resource_type = \"aws_security_group\", or \"*\" for every type".into(),
+                );
+                None
+            }
+            Some(t) => self.not_blank(t, true).and_then(|t| self.ignore_glob(t)),
+        };
+        let id = match self.optional(&raw.id) {
+            Some(id) => self.ignore_glob(id),
+            None => Glob::new("*").ok(),
+        };
+        let attribute = self.optional(&raw.attribute).and_then(|a| {
+            AttrPattern::parse(a.get_ref())
+                .map_err(|e| self.report(&a.span(), self.path(a), e.message, e.hint))
+                .ok()
+        });
+        let mut tags = std::collections::BTreeMap::new();
+        for (name, value) in raw
+            .tags
+            .as_ref()
+            .map(|t| t.get_ref().iter())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(glob) = self.ignore_glob(value) {
+                tags.insert(name.clone(), glob);
+            }
+        }
+        let reason = self.required(&span, "reason", &raw.reason);
+        let owner = self.required(&span, "owner", &raw.owner);
+        let expires = raw.expires.as_ref().and_then(|e| self.expires(e));
+
+        if self.problems.len() > problems_before {
+            return None;
+        }
+        Some(IgnoreRule {
+            label,
+            target,
+            resource_type: resource_type?,
+            id: id?,
+            attribute,
+            tags,
+            reason: reason?.get_ref().trim().to_string(),
+            owner: owner?.get_ref().trim().to_string(),
+            expires,
+        })
+    }
+
+    /// A glob of an ignore rule; a problem at the value when it does not compile.
+    fn ignore_glob(&mut self, value: &Spanned<String>) -> Option<Glob> {
+        Glob::new(value.get_ref())
+            .map_err(|e| self.report(&value.span(), self.path(value), e.message, e.hint))
+            .ok()
+    }
+
+    /// `expires`: a date means through that day (UTC): the rule stops at the
+    /// next midnight UTC; a date-time needs its offset.
+    fn expires(&mut self, value: &Spanned<RawExpiry>) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = match value.get_ref() {
+            RawExpiry::Text(t) => t.trim().to_string(),
+            RawExpiry::Toml(d) => d.to_string(),
+        };
+        match parse_expiry(&text) {
+            Ok(instant) => Some(instant),
+            Err(message) => {
+                self.report(
+                    &value.span(),
+                    self.path(value),
+                    message,
+                    EXPIRES_HINT.into(),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `2027-01-31` (through that day, UTC) or RFC 3339 with an offset.
+fn parse_expiry(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .ok_or_else(|| format!("\"{text}\" is too far in the future"));
+    }
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .any(|f| NaiveDateTime::parse_from_str(text, f).is_ok());
+    if local {
+        Err(format!(
+            "\"{text}\" has no time zone: it would mean a different instant on every host"
+        ))
+    } else {
+        Err(format!("\"{text}\" is not a date or a date-time"))
     }
 }
 

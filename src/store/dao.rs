@@ -729,7 +729,7 @@ fn status_from_sql(text: &str, scan: ScanId) -> Result<ScanStatus, StoreError> {
 }
 
 /// Fixed-width UTC with nanoseconds: exact round trip, and text order is time order.
-fn time_to_sql(time: DateTime<Utc>) -> String {
+pub(super) fn time_to_sql(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 

@@ -14,7 +14,11 @@
 //! version (one resource's content, without its origin) is stored once, and
 //! so is a snapshot (the set of versions one origin held). A scan points to
 //! one snapshot per side and origin, so a scan of an unchanged target adds a
-//! handful of rows, not one per resource. See `schema/0001_initial.sql`.
+//! handful of rows, not one per resource. Snapshots are stored as
+//! delta-encoded lists of version ids, most as a small difference from a key
+//! snapshot of the same origin, and contents are zstd-compressed; retention
+//! (`retention.rs`) removes old scans and whatever nothing points to any
+//! more. See `schema/0001_initial.sql` and `schema/0003_compact_store.sql`.
 //!
 //! The store only ever receives attributes whose sensitive values are already
 //! keyed hashes, and it logs no attribute content.
@@ -22,6 +26,7 @@
 mod cache;
 mod content;
 mod dao;
+mod findings;
 mod members;
 mod migrate;
 mod retention;
@@ -29,6 +34,7 @@ mod stats;
 
 pub use content::EncodedResource;
 pub use dao::{Reader, Writer};
+pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
 pub use retention::{PruneStats, RetentionPolicy};
 pub use stats::{StoreSizes, TableRows, TargetScans};
@@ -520,4 +526,10 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
             source,
         },
     }
+}
+
+/// The hash under which the store keeps this resource's content
+/// (`resource_versions.hash`): findings point at versions by it.
+pub fn version_hash(resource: &crate::model::Resource) -> [u8; 32] {
+    content::encode(resource).1
 }

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use driftd::config::{
-    AwsAccount, AwsScope, AwsSettings, Config, ConfigError, DEFAULT_STORE_PATH, HcpSource,
-    HttpSource, Problem, S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
+    AwsAccount, AwsScope, AwsSettings, Config, ConfigError, DEFAULT_STORE_PATH, FindingsSettings,
+    HcpSource, HttpSource, Problem, S3Source, SecretOrPlain, SecretRef, StateSourceSpec,
+    StoreConfig, Target,
 };
 
 const CONFIG_PATH: &str = "/etc/driftd/driftd.toml";
@@ -76,8 +77,11 @@ fn minimal_config_gets_defaults() {
                     profile: None,
                     endpoint_url: None,
                 }),
+                driftignore: None,
             }],
             aws: AwsSettings::default(),
+            findings: FindingsSettings::default(),
+            ignore: vec![],
         }
     );
     assert_eq!(
@@ -99,6 +103,7 @@ key_path = "/etc/driftd/hmac.key"
 [[target]]
 name = "prod-network"
 environment = "prod"
+driftignore = "ignores/prod-network.driftignore"
 
   [[target.state]]
   type = "s3"
@@ -225,6 +230,9 @@ environment = "prod"
                 profile: Some("driftd".into()),
                 endpoint_url: Some("http://127.0.0.1:5000".into()),
             }),
+            driftignore: Some(PathBuf::from(
+                "/etc/driftd/ignores/prod-network.driftignore"
+            )),
         }]
     );
 }
@@ -1187,5 +1195,374 @@ fn aws_collector_settings_are_read_and_checked() {
                 "write a whole number without quotes, e.g. call_timeout_seconds = 30"
             ),
         ]
+    );
+}
+
+#[test]
+fn findings_settings_are_read_and_checked() {
+    assert_eq!(
+        parse(MINIMAL_TARGET).unwrap().findings,
+        FindingsSettings::default()
+    );
+    assert_eq!(
+        FindingsSettings::default(),
+        FindingsSettings {
+            confirm_after: 2,
+            reread: true,
+            reread_delay: std::time::Duration::from_secs(15),
+        }
+    );
+    let config = parse(&format!(
+        "[findings]\nconfirm_after = 1\nreread = false\nreread_delay_seconds = 0\n{MINIMAL_TARGET}"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.findings,
+        FindingsSettings {
+            confirm_after: 1,
+            reread: false,
+            reread_delay: std::time::Duration::ZERO,
+        }
+    );
+    assert_eq!(
+        problems(&format!(
+            "[findings]\nconfirm_after = 0\nreread = \"yes\"\nreread_delay_seconds = 301\nconfirm = 3\n{MINIMAL_TARGET}"
+        )),
+        vec![
+            p(
+                2,
+                17,
+                "findings.confirm_after",
+                "0 is out of range: it must be from 1 to 100",
+                "e.g. confirm_after = 2"
+            ),
+            p(
+                3,
+                10,
+                "findings.reread",
+                "expected a boolean, found a string",
+                "write reread = true or reread = false"
+            ),
+            p(
+                4,
+                24,
+                "findings.reread_delay_seconds",
+                "301 is out of range: it must be from 0 to 300",
+                "e.g. reread_delay_seconds = 15"
+            ),
+            p(
+                5,
+                1,
+                "findings.confirm",
+                "unknown field `confirm`",
+                "did you mean `confirm_after`?"
+            ),
+        ]
+    );
+}
+
+/// A config with two targets, to which tests add `[[ignore]]` rules.
+fn with_rules(rules: &str) -> String {
+    format!(
+        "{MINIMAL_TARGET}{}\n{rules}",
+        MINIMAL_TARGET
+            .replace("name = \"net\"", "name = \"staging-apps\"")
+            .replace("net.tfstate", "apps.tfstate")
+    )
+}
+
+#[test]
+fn ignore_rules_are_read() {
+    use chrono::{TimeZone, Utc};
+    use driftd::ignore::{AttrPattern, Glob, IgnoreRule};
+    let config = parse(&with_rules(
+        r#"
+[[ignore]]
+name = "backup-tags"
+target = "staging-*"
+resource_type = "aws_db_instance"
+id = "db-*"
+attribute = 'tags["LastBackup"]'
+tags = { team = "data", env = "staging*" }
+reason = "  set by the nightly backup job  "
+owner = "team-data"
+expires = 2027-01-31
+
+[[ignore]]
+resource_type = "*"
+reason = "sandbox"
+owner = "platform"
+expires = "2027-01-31T18:00:00+01:00"
+
+[[ignore]]
+resource_type = "aws_iam_role"
+reason = "r"
+owner = "o"
+expires = 2027-01-31T18:00:00Z
+
+[[ignore]]
+resource_type = "aws_iam_role"
+reason = "r"
+owner = "o"
+expires = "2027-01-31"
+"#,
+    ))
+    .unwrap();
+    let g = |s: &str| Glob::new(s).unwrap();
+    assert_eq!(
+        config.ignore[0],
+        IgnoreRule {
+            label: "backup-tags".into(),
+            target: Some(g("staging-*")),
+            resource_type: g("aws_db_instance"),
+            id: g("db-*"),
+            attribute: Some(AttrPattern::parse("tags[\"LastBackup\"]").unwrap()),
+            tags: BTreeMap::from([("env".into(), g("staging*")), ("team".into(), g("data"))]),
+            reason: "set by the nightly backup job".into(),
+            owner: "team-data".into(),
+            // A date: the rule applies through that day, UTC.
+            expires: Some(Utc.with_ymd_and_hms(2027, 2, 1, 0, 0, 0).unwrap()),
+        }
+    );
+    assert_eq!(
+        config.ignore[1],
+        IgnoreRule {
+            label: "ignore[1]".into(),
+            target: None,
+            resource_type: g("*"),
+            id: g("*"),
+            attribute: None,
+            tags: BTreeMap::new(),
+            reason: "sandbox".into(),
+            owner: "platform".into(),
+            expires: Some(Utc.with_ymd_and_hms(2027, 1, 31, 17, 0, 0).unwrap()),
+        }
+    );
+    assert_eq!(
+        config.ignore[2].expires,
+        Some(Utc.with_ymd_and_hms(2027, 1, 31, 18, 0, 0).unwrap())
+    );
+    assert_eq!(config.ignore[3].expires, config.ignore[0].expires);
+    assert_eq!(config.ignore[3].label, "ignore[3]");
+}
+
+const EXPIRES_HINT: &str = "write expires = 2027-01-31 (the rule applies through that day, UTC) or a date-time with its offset, e.g. expires = 2027-01-31T18:00:00Z";
+
+#[test]
+fn bad_ignore_rules_name_the_field() {
+    let text = with_rules(
+        r#"
+[[ignore]]
+name = "dup"
+target = "prod-*"
+resource = "aws_s3_bucket"
+id = "sg-[0-9"
+attribute = "tags..Name"
+tags = { team = "[" }
+owner = " "
+expires = 2027-01-31T18:00:00
+
+[[ignore]]
+name = "dup"
+resource_type = "aws_s3_bucket"
+reason = "r"
+owner = "o"
+expires = "next week"
+
+[[ignore]]
+resource_type = ""
+reason = "r"
+owner = "o"
+expires = 5
+"#,
+    );
+    // A misspelled `resource` is not also reported as a missing `resource_type`.
+    assert_eq!(
+        problems(&text),
+        vec![
+            p(
+                25,
+                1,
+                "ignore[0].reason",
+                "missing required field `reason`",
+                "add reason = \"set by the nightly backup job, not Terraform\""
+            ),
+            p(
+                27,
+                10,
+                "ignore[0].target",
+                "`target = \"prod-*\"` matches no [[target]] name",
+                "write a target name or a glob matching some: net, staging-apps; or remove \
+                 `target` to apply the rule to every target"
+            ),
+            p(
+                28,
+                1,
+                "ignore[0].resource",
+                "unknown field `resource`",
+                "did you mean `resource_type`?"
+            ),
+            p(
+                29,
+                6,
+                "ignore[0].id",
+                "`sg-[0-9` has a `[` without its `]`",
+                "close the class, e.g. [0-9], or write `\\[` for a literal bracket"
+            ),
+            p(
+                30,
+                13,
+                "ignore[0].attribute",
+                "`tags..Name` has an empty step",
+                "write steps separated by dots or in brackets, e.g. tags.Name, \
+                 tags[\"kubernetes.io/role\"], ingress[*].cidr_blocks"
+            ),
+            p(
+                31,
+                17,
+                "ignore[0].tags.team",
+                "`[` has a `[` without its `]`",
+                "close the class, e.g. [0-9], or write `\\[` for a literal bracket"
+            ),
+            p(
+                32,
+                9,
+                "ignore[0].owner",
+                "`owner` is empty",
+                "write a value, e.g. owner = \"team-platform\""
+            ),
+            p(
+                33,
+                11,
+                "ignore[0].expires",
+                "\"2027-01-31T18:00:00\" has no time zone: it would mean a different instant on \
+                 every host",
+                EXPIRES_HINT
+            ),
+            p(
+                36,
+                8,
+                "ignore[1].name",
+                "ignore rule name \"dup\" is already used by ignore[0]",
+                "give every rule a unique name: outputs count hidden drift by it"
+            ),
+            p(
+                40,
+                11,
+                "ignore[1].expires",
+                "\"next week\" is not a date or a date-time",
+                EXPIRES_HINT
+            ),
+            p(
+                43,
+                17,
+                "ignore[2].resource_type",
+                "`resource_type` is empty",
+                "write a value, e.g. resource_type = \"aws_security_group\""
+            ),
+            p(
+                46,
+                11,
+                "ignore[2].expires",
+                "expected a date such as 2027-01-31 or a date-time such as \
+                 2027-01-31T18:00:00Z, found an integer",
+                EXPIRES_HINT
+            ),
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{MINIMAL_TARGET}\n[ignore]\nresource_type = \"*\"\n"
+        )),
+        vec![p(
+            13,
+            1,
+            "ignore",
+            "expected a list, found a table",
+            "write [[ignore]] with double brackets: each one adds an entry"
+        )]
+    );
+}
+
+#[test]
+fn driftignore_files_are_read_and_checked_by_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("driftd.toml");
+    let with = |driftignore: &str| {
+        MINIMAL_TARGET.replace(
+            "environment = \"prod\"\n",
+            &format!("environment = \"prod\"\ndriftignore = \"{driftignore}\"\n"),
+        )
+    };
+
+    // Named but absent: `parse` does not look, `load` does.
+    std::fs::write(&path, with("ignores/net.driftignore")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(Config::parse(&path, &text).is_ok());
+    let error = Config::load(&path).unwrap_err();
+    let absent = dir.path().join("ignores/net.driftignore");
+    assert_eq!(
+        error.problems(),
+        [p(
+            5,
+            15,
+            "target[0].driftignore",
+            &format!("driftignore file {} does not exist", absent.display()),
+            "create it (an empty file ignores nothing), fix the path (relative paths are \
+             relative to the config file's directory), or remove `driftignore`"
+        )]
+    );
+
+    // Present but with bad lines: one problem per line, naming the file and line.
+    std::fs::create_dir(dir.path().join("ignores")).unwrap();
+    let ignore_path = dir.path().join("ignores/net.driftignore");
+    std::fs::write(
+        &ignore_path,
+        "# generated by driftctl gen-driftignore\naws_s3_bucket.logs\naws_iam_role.ci # by hand\naws_instance.i-[0\n",
+    )
+    .unwrap();
+    let error = Config::load(&path).unwrap_err();
+    let file = ignore_path.display();
+    assert_eq!(
+        error.problems(),
+        [
+            p(
+                5,
+                15,
+                "target[0].driftignore",
+                &format!(
+                    "{file}:3: `aws_iam_role.ci # by hand` contains whitespace: driftctl matched \
+                     this line against nothing"
+                ),
+                "driftctl has no inline comments: put the comment on its own line starting with #"
+            ),
+            p(
+                5,
+                15,
+                "target[0].driftignore",
+                &format!("{file}:4: `aws_instance.i-[0` has a `[` without its `]`"),
+                "close the class, e.g. [0-9], or write `\\[` for a literal bracket"
+            ),
+        ]
+    );
+
+    // Good: the path is resolved beside the config file.
+    std::fs::write(&ignore_path, "aws_s3_bucket.logs\n").unwrap();
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.targets[0].driftignore, Some(ignore_path.clone()));
+    let loaded = driftd::ignore::load_driftignore(&ignore_path).unwrap();
+    assert_eq!(loaded.entries().len(), 1);
+
+    // Blank is a problem too.
+    assert_eq!(
+        problems(&with(" ")),
+        vec![p(
+            5,
+            15,
+            "target[0].driftignore",
+            "`driftignore` is empty",
+            "write a value, e.g. driftignore = \"prod-network.driftignore\", or remove the line \
+             to use the default"
+        )]
     );
 }

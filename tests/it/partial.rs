@@ -102,6 +102,8 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         ])
     );
     assert_eq!(report["status"], "complete");
+    let findings_before = report["live"]["findings"]["active"].clone();
+    assert_eq!(findings_before, 4, "tag, subnet, role, bucket: {report:#}");
 
     // Denied: every IAM call. Throttled past both attempts: EC2's
     // DescribeSubnets. Slower than the timeout, both attempts: every S3 call.
@@ -156,6 +158,12 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         "only the faulted listings are unknown: {unknown:#?}"
     );
 
+    // Findings of the types it could not read are neither resolved nor new.
+    let findings = &report["live"]["findings"];
+    assert_eq!(findings["resolved"], 0, "{findings}");
+    assert_eq!(findings["opened"], 0, "{findings}");
+    assert_eq!(findings["active"], findings_before, "{findings}");
+
     // Nothing of an unknown type is missing or unmanaged ...
     assert_eq!(unmanaged(&report), BTreeSet::new(), "{report:#}");
     let view = driftd_view(&report);
@@ -209,4 +217,16 @@ async fn failed_listings_make_their_types_unknown_never_missing_or_unmanaged() {
         "{report:#}"
     );
     assert_eq!(code, 3, "partial scan without drift: {report:#}");
+    // The VPC's listing completed: its finding is resolved. The role, the
+    // bucket and the subnet are gone, but their listings did not complete:
+    // their findings stay until a scan that can see.
+    let findings = &report["live"]["findings"];
+    assert_eq!(findings["resolved"], 1, "{findings}");
+    assert_eq!(findings["active"], 3, "{findings}");
+
+    proxy.clear_faults();
+    let (code, report) = tokio::task::block_in_place(|| scan(&config));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["live"]["findings"]["resolved"], 3, "{report:#}");
+    assert_eq!(report["live"]["findings"]["active"], 0);
 }

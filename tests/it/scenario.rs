@@ -15,13 +15,20 @@ pub(crate) fn write_config(dir: &Path, state: &Path, endpoint: &str) -> std::pat
     write_config_with(dir, state, endpoint, "")
 }
 
-/// `extra` is TOML put before the target (e.g. an `[aws]` section).
+/// `extra` is TOML put before the target (e.g. an `[aws]` section). Without a
+/// `[findings]` section in it, new drift is re-read at once (no delay), so a
+/// scenario's scans cost what they did before findings existed.
 pub(crate) fn write_config_with(
     dir: &Path,
     state: &Path,
     endpoint: &str,
     extra: &str,
 ) -> std::path::PathBuf {
+    let extra = if extra.contains("[findings]") {
+        extra.to_string()
+    } else {
+        format!("{extra}\n[findings]\nreread_delay_seconds = 0\n")
+    };
     let config = dir.join("driftd.toml");
     std::fs::write(
         &config,
@@ -191,23 +198,7 @@ async fn network_scenarios_match_terraform_and_find_unmanaged() {
         .send()
         .await
         .unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(&web)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip("0.0.0.0/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    open_ssh_to_the_world(&ec2, &web).await;
     let stray = ec2
         .create_vpc()
         .cidr_block("10.99.0.0/16")
@@ -239,6 +230,27 @@ async fn network_scenarios_match_terraform_and_find_unmanaged() {
         unmanaged(&report),
         BTreeSet::from([format!("aws_vpc.{stray_vpc}")])
     );
+}
+
+/// What a person does in a hurry: tcp/22 from 0.0.0.0/0 on a security group.
+pub(crate) async fn open_ssh_to_the_world(ec2: &aws_sdk_ec2::Client, group: &str) {
+    ec2.authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 pub(crate) fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
