@@ -98,6 +98,11 @@ impl EncodedResource {
     pub fn content_len(&self) -> usize {
         self.content.len()
     }
+
+    /// The canonical content: the JSON whose SHA-256 is [`EncodedResource::hash`].
+    pub fn content(&self) -> &str {
+        &self.content
+    }
 }
 
 /// The canonical JSON of `resource` without its origin, and its SHA-256.

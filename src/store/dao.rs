@@ -606,12 +606,17 @@ type Member = (Hash, Option<i64>, usize);
 /// The index of a member that an earlier call stored (it has its id).
 const NOT_INCOMING: usize = usize::MAX;
 
-/// The largest difference stored against a key snapshot: beyond it, a new
-/// key snapshot (one byte or so per member) costs less than the ever larger
-/// differences every later snapshot of the origin would repeat. At 100,000
-/// members that is a new key after about 6,000 changed members.
+/// The largest difference stored against a key snapshot; beyond it the
+/// next snapshot is a new key. Differences grow with every change since the
+/// key and each later snapshot repeats them, while a key costs about a byte
+/// per member: with K bytes per key, c changed members per scan and b bytes
+/// per listed id, the bytes per scan (K·2c/T + T·b/2) are least near
+/// T = √(4cK/b). At 100,000 members (K ≈ 150 KB), 7 changes per scan and
+/// b ≈ 2.5 that is about 1,300: a sixty-fourth of the members. Retention
+/// reads every kept snapshot when it collects versions, so this also keeps
+/// a prune short (BENCHMARKS.md, "Findings history").
 fn max_diff_entries(members: usize) -> usize {
-    members / 16 + 64
+    members / 64 + 64
 }
 
 fn target_row(row: &Row<'_>) -> rusqlite::Result<TargetRow> {

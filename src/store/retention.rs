@@ -212,9 +212,11 @@ impl Writer<'_> {
         candidates.dedup();
         // Drop the candidates another snapshot still holds: one pass over the
         // snapshots left, each list merged with the sorted candidates.
+        // Newest first: the snapshots after a deleted one usually hold most
+        // of its versions, and the pass stops once every candidate is held.
         let mut all = self
             .conn
-            .prepare_cached("SELECT id, base_id, members FROM snapshots")?;
+            .prepare_cached("SELECT id, base_id, members FROM snapshots ORDER BY id DESC")?;
         let mut rows = all.query([])?;
         let mut held = vec![false; candidates.len()];
         while let Some(row) = rows.next()? {
@@ -226,7 +228,9 @@ impl Writer<'_> {
                     reason: e.to_string(),
                 })?,
             )?;
-            mark_held(&candidates, &ids, &mut held);
+            if mark_held(&candidates, &ids, &mut held) == 0 {
+                break;
+            }
         }
         drop(rows);
         let unheld: Vec<i64> = candidates
@@ -316,8 +320,9 @@ impl Writer<'_> {
     }
 }
 
-/// Marks `held[i]` for every `candidates[i]` (ascending) that `ids` (ascending) holds.
-fn mark_held(candidates: &[i64], ids: &[i64], held: &mut [bool]) {
+/// Marks `held[i]` for every `candidates[i]` (ascending) that `ids`
+/// (ascending) holds; returns how many candidates are still not held.
+fn mark_held(candidates: &[i64], ids: &[i64], held: &mut [bool]) -> usize {
     let (mut c, mut i) = (0, 0);
     while c < candidates.len() && i < ids.len() {
         match candidates[c].cmp(&ids[i]) {
@@ -329,6 +334,7 @@ fn mark_held(candidates: &[i64], ids: &[i64], held: &mut [bool]) {
             }
         }
     }
+    held.iter().filter(|h| !**h).count()
 }
 
 /// The version ids a snapshot holds beyond its base: all of a key
