@@ -3,6 +3,7 @@
 //! Exit codes (also in `--help` and README): 0 success, 1 error. `scan` will
 //! add 2 for "drift found" with the live inventory.
 
+mod db;
 mod findings;
 
 use crate::diag::Diagnostic;
@@ -108,6 +109,29 @@ pub enum Command {
     /// The audit log: every human decision and every action driftd took.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The store: what it holds and how large it is; prune it now.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Sizes: the file and its WAL, pages, rows per table, versions and
+    /// snapshots, scans kept per target, the oldest scan.
+    Stats {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Apply `[retention]` now (driftd also does after every scan) and
+    /// collect every resource version nothing needs; print what went.
+    Prune {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// What every decision on a finding takes.
@@ -294,6 +318,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             format,
         }) => findings::audit_list(&config.path, after, limit, format),
+        Command::Db(DbCommand::Stats { config, format }) => db::stats(&config.path, format),
+        Command::Db(DbCommand::Prune { config, format }) => db::prune(&config.path, format),
     }
 }
 
@@ -376,6 +402,7 @@ fn scan(
         fetcher: std::sync::Arc::new(crate::sources::Fetcher::new(Default::default())),
         key,
         clock: std::sync::Arc::new(crate::clock::SystemClock),
+        retention: Some(config.retention),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -146,6 +146,9 @@ pub struct ScanContext {
     pub key: SecretKey,
     /// Where "now" comes from (snooze ends, scan times).
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Prune the store by this policy after each scan (`[retention]`);
+    /// `None` keeps everything.
+    pub retention: Option<crate::store::RetentionPolicy>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -486,6 +489,17 @@ pub async fn scan_target(
     .await??;
     if let (Some(report), Some(findings)) = (live_report.as_mut(), findings_report) {
         report.findings = findings;
+    }
+
+    // Retention after every scan: at 100,000 resources a prune takes about a
+    // millisecond (BENCHMARKS.md, "Findings history"). The scan is stored
+    // already; a prune that fails is retried after the next one.
+    if let Some(policy) = ctx.retention {
+        let store = ctx.store.clone();
+        match tokio::task::spawn_blocking(move || store.prune(&policy)).await? {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(target = %target.name, error = %e, "pruning the store failed"),
+        }
     }
 
     Ok(DesiredScan {

@@ -26,6 +26,8 @@ pub struct Config {
     pub findings: FindingsSettings,
     /// `[[ignore]]` rules, in file order (each names the targets it applies to).
     pub ignore: Vec<crate::ignore::IgnoreRule>,
+    /// How much history the store keeps (`[retention]`).
+    pub retention: crate::store::RetentionPolicy,
 }
 
 /// When a drift becomes a finding people see (`[findings]`).

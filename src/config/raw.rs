@@ -32,6 +32,16 @@ pub(crate) struct RawConfig {
     pub findings: Option<Spanned<RawFindings>>,
     /// `[[ignore]]`: drift a team has decided not to be told about. Optional.
     pub ignore: Option<Vec<Spanned<RawIgnoreRule>>>,
+    /// `[retention]`: how much scan history the store keeps. Optional.
+    pub retention: Option<Spanned<RawRetention>>,
+}
+
+/// `[retention]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawRetention {
+    /// Per target, the newest scans kept in full; default 1000, 1 to 1,000,000.
+    pub keep_scans: Option<Spanned<i64>>,
 }
 
 /// `[aws]`.
@@ -401,6 +411,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
         ("secret", fields_of::<RawSecretRef>()),
         ("findings", fields_of::<RawFindings>()),
         ("ignore", fields_of::<RawIgnoreRule>()),
+        ("retention", fields_of::<RawRetention>()),
     ]
 }
 

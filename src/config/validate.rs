@@ -26,6 +26,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
+use super::raw::RawRetention;
 use super::raw::{
     EXPIRY_EXPECTING, HEADERS_EXPECTING, RawAccount, RawAws, RawAwsSettings, RawConfig, RawExpiry,
     RawFindings, RawIgnoreRule, RawSecret, RawStateSource, RawStore, RawTarget, SECRET_EXPECTING,
@@ -36,6 +37,7 @@ use super::{
     HttpSource, S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
 };
 use crate::ignore::{AttrPattern, DriftIgnore, Glob, IgnoreError, IgnoreRule};
+use crate::store::RetentionPolicy;
 
 /// One problem in a config file, with where it is and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -692,6 +694,7 @@ fn example(kind: &str) -> &'static str {
         "concurrency" => "4",
         "max_attempts" => "5",
         "call_timeout_seconds" => "30",
+        "keep_scans" => "1000",
         "driftignore" => "\"prod-network.driftignore\"",
         "confirm_after" => "2",
         "reread_delay_seconds" => "15",
@@ -884,6 +887,7 @@ impl Checker<'_> {
         let aws = self.aws_settings(raw.aws.as_ref());
         let findings = self.findings_settings(raw.findings.as_ref());
         let ignore = self.ignore_rules(raw.ignore.as_deref().unwrap_or_default(), &targets);
+        let retention = self.retention(raw.retention.as_ref());
         Config {
             source: path.to_path_buf(),
             store,
@@ -891,6 +895,19 @@ impl Checker<'_> {
             aws,
             findings,
             ignore,
+            retention,
+        }
+    }
+
+    fn retention(&mut self, raw: Option<&Spanned<RawRetention>>) -> RetentionPolicy {
+        let defaults = RetentionPolicy::default();
+        let Some(raw) = raw.map(Spanned::get_ref) else {
+            return defaults;
+        };
+        let keep_scans = self.in_range(&raw.keep_scans, 1, 1_000_000, "keep_scans = 1000");
+        RetentionPolicy {
+            keep_scans: keep_scans.map_or(defaults.keep_scans, |v| v as u32),
+            ..defaults
         }
     }
 

@@ -14,19 +14,30 @@
 //! version (one resource's content, without its origin) is stored once, and
 //! so is a snapshot (the set of versions one origin held). A scan points to
 //! one snapshot per side and origin, so a scan of an unchanged target adds a
-//! handful of rows, not one per resource. See `schema/0001_initial.sql`.
+//! handful of rows, not one per resource. Snapshots are stored as
+//! delta-encoded lists of version ids, most as a small difference from a key
+//! snapshot of the same origin, and contents are zstd-compressed; retention
+//! (`retention.rs`) removes old scans and whatever nothing points to any
+//! more. See `schema/0001_initial.sql` and `schema/0003_compact_store.sql`.
 //!
 //! The store only ever receives attributes whose sensitive values are already
 //! keyed hashes, and it logs no attribute content.
 
+mod cache;
 mod content;
 mod dao;
 mod findings;
+mod members;
 mod migrate;
+mod retention;
+mod stats;
 
+pub use content::EncodedResource;
 pub use dao::{Reader, Writer};
 pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
+pub use retention::{PruneStats, RetentionPolicy};
+pub use stats::{StoreSizes, TableRows, TargetScans};
 
 use crate::diag::Diagnostic;
 use chrono::{DateTime, Utc};
@@ -38,6 +49,9 @@ use std::time::Duration;
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bytes the WAL file is trimmed to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
 /// Room for every statement the DAO prepares, so none is re-prepared.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
@@ -238,6 +252,10 @@ pub struct Store {
     writer: Mutex<Connection>,
     /// `None` in memory, where a second connection would see a different database.
     reader: Option<Mutex<Connection>>,
+    /// Each origin's last snapshot, so a scan need not look up every member.
+    cache: cache::SnapshotCache,
+    /// Per target, the scan id below which the last prune left nothing to do.
+    pruned_below: Mutex<std::collections::HashMap<TargetId, i64>>,
 }
 
 impl fmt::Debug for Store {
@@ -272,6 +290,12 @@ impl Store {
         writer
             .pragma_update(None, "synchronous", "normal")
             .map_err(open_err)?;
+        // A large transaction (the first scan of 100,000 resources) grows the
+        // WAL to hundreds of megabytes; without a limit it keeps that size
+        // for good. With one, the next checkpoint that restarts it trims it.
+        writer
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(open_err)?;
         upgrade(&mut writer, &path)?;
 
         let reader = connect(&path).map_err(open_err)?;
@@ -287,6 +311,8 @@ impl Store {
             path: Some(path),
             writer: Mutex::new(writer),
             reader: Some(Mutex::new(reader)),
+            cache: cache::SnapshotCache::default(),
+            pruned_below: Mutex::default(),
         })
     }
 
@@ -301,6 +327,8 @@ impl Store {
             path: None,
             writer: Mutex::new(conn),
             reader: None,
+            cache: cache::SnapshotCache::default(),
+            pruned_below: Mutex::default(),
         })
     }
 
@@ -338,9 +366,32 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let value = f(&Writer::new(&tx))?;
-        tx.commit().map_err(StoreError::from)?;
+        // Left over from a closure that panicked.
+        self.cache.discard();
+        let value = f(&Writer::new(&tx, &self.cache)).inspect_err(|_| self.cache.discard())?;
+        tx.commit()
+            .inspect_err(|_| self.cache.discard())
+            .map_err(StoreError::from)?;
+        self.cache.commit();
         Ok(value)
+    }
+}
+
+impl Store {
+    fn pruned_below(&self, target: TargetId) -> i64 {
+        let map = self
+            .pruned_below
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(&target).copied().unwrap_or(0)
+    }
+
+    fn set_pruned_below(&self, target: TargetId, scan: i64) {
+        let mut map = self
+            .pruned_below
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.insert(target, scan);
     }
 }
 

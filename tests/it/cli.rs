@@ -367,3 +367,101 @@ fn progress_and_summary_only_on_a_terminal() {
         "{screen}"
     );
 }
+
+#[test]
+fn db_stats_and_prune_show_what_retention_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("eks.tfstate");
+    std::fs::copy(corpus_state("aws/aws-eks-lon-kinbal-tf013.tfstate"), &state).unwrap();
+    let config = write_config(dir.path(), &[("eks", &[&state])]);
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str("\n[retention]\nkeep_scans = 2\n");
+    std::fs::write(&config, text_config).unwrap();
+    let config = config.to_str().unwrap();
+
+    let out = driftd(&["db", "stats", "--config", config]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("there is no store at"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Four scans, the VPC's tags different in each: four VPC versions.
+    let mut raw: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    for n in 0..4 {
+        raw["serial"] = (100 + n).into();
+        let vpc = raw["resources"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["type"] == "aws_vpc")
+            .unwrap();
+        vpc["instances"][0]["attributes"]["tags"]["n"] = n.to_string().into();
+        std::fs::write(&state, serde_json::to_string_pretty(&raw).unwrap()).unwrap();
+        let out = driftd(&[
+            "scan",
+            "--config",
+            config,
+            "--target",
+            "eks",
+            "--desired-only",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+
+    // Each scan pruned: two scans left, and the versions only they hold.
+    let out = driftd(&["db", "stats", "--config", config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["schema_version"], 1);
+    assert_eq!(stats["targets"][0]["name"], "eks");
+    assert_eq!(stats["targets"][0]["scans"], 2);
+    assert_eq!(stats["targets"][0]["scans_with_snapshots"], 2);
+    // 66 unchanged resources and the VPC as the two kept scans saw it, plus
+    // as the first scan saw it: the key snapshot the later snapshots are
+    // stored against holds it.
+    assert_eq!(stats["resource_versions"], 66 + 2 + 1, "{stats:#}");
+    assert_eq!(stats["key_snapshots"], 1);
+    let rows = |table: &str| {
+        stats["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == table)
+            .unwrap_or_else(|| panic!("no table {table}: {stats:#}"))["rows"]
+            .clone()
+    };
+    assert_eq!(rows("scans"), 2);
+    assert_eq!(rows("resource_versions"), 69);
+    assert!(stats["file_bytes"].as_u64().unwrap() > 0);
+    assert!(stats["oldest_scan"].is_string());
+
+    let out = driftd(&["db", "stats", "--config", config]);
+    let shown = text(&out.stdout);
+    for expected in [
+        "store ",
+        "resource versions: 69",
+        "TARGET",
+        "eks",
+        "TABLE",
+        "finding_events",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in:\n{shown}");
+    }
+
+    // Nothing more to prune by hand; the report says so.
+    let out = driftd(&["db", "prune", "--config", config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["keep_scans"], 2);
+    assert_eq!(report["pruned"]["scans_deleted"], 0);
+    assert_eq!(report["pruned"]["versions_deleted"], 0);
+    assert_eq!(report["after"]["resource_versions"], 69);
+    let out = driftd(&["db", "prune", "--config", config]);
+    assert!(
+        text(&out.stdout).contains("0 scans deleted"),
+        "{}",
+        text(&out.stdout)
+    );
+}

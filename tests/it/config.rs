@@ -82,6 +82,7 @@ fn minimal_config_gets_defaults() {
             aws: AwsSettings::default(),
             findings: FindingsSettings::default(),
             ignore: vec![],
+            retention: driftd::store::RetentionPolicy::default(),
         }
     );
     assert_eq!(
@@ -1564,5 +1565,36 @@ fn driftignore_files_are_read_and_checked_by_load() {
             "write a value, e.g. driftignore = \"prod-network.driftignore\", or remove the line \
              to use the default"
         )]
+    );
+}
+
+#[test]
+fn retention_defaults_and_range() {
+    use driftd::store::RetentionPolicy;
+    let config = parse(MINIMAL_TARGET).unwrap();
+    assert_eq!(config.retention, RetentionPolicy::default());
+    assert_eq!(config.retention.keep_scans, 1000);
+    let config = parse(&format!("[retention]\nkeep_scans = 5\n{MINIMAL_TARGET}")).unwrap();
+    assert_eq!(config.retention.keep_scans, 5);
+    assert_eq!(
+        problems(&format!(
+            "[retention]\nkeep_scans = 0\nkeep = 3\n{MINIMAL_TARGET}"
+        )),
+        vec![
+            p(
+                2,
+                14,
+                "retention.keep_scans",
+                "0 is out of range: it must be from 1 to 1000000",
+                "e.g. keep_scans = 1000"
+            ),
+            p(
+                3,
+                1,
+                "retention.keep",
+                "unknown field `keep`",
+                "did you mean `keep_scans`?"
+            ),
+        ]
     );
 }

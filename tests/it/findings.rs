@@ -334,6 +334,7 @@ expires = "2030-01-01T02:00:00Z"
         fetcher: Arc::new(driftd::sources::Fetcher::new(Default::default())),
         key: key.clone(),
         clock: clock.clone(),
+        retention: None,
     };
     let mut options = driftd::scan::LiveOptions {
         ignore_rules: config.ignore.clone(),

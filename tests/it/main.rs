@@ -21,6 +21,7 @@ mod harness;
 mod ignore;
 mod partial;
 mod readonly;
+mod retention;
 mod scenario;
 mod sources;
 mod state;

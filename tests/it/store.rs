@@ -11,7 +11,7 @@ use driftd::model::{
     ProviderAddress, Reference, Resource, ResourceKey,
 };
 use driftd::store::{
-    SCHEMA_VERSION, ScanOutcome, ScanState, ScanStatus, Side, Store, StoreError, StoreStats,
+    EncodedResource, SCHEMA_VERSION, ScanOutcome, ScanState, ScanStatus, Side, Store, StoreError, StoreStats,
     migrate_to,
 };
 use rusqlite::{Connection, OpenFlags};
@@ -210,7 +210,6 @@ fn a_fresh_open_creates_the_schema_and_a_reopen_keeps_the_data() {
         "scans",
         "resource_versions",
         "snapshots",
-        "snapshot_members",
         "scan_snapshots",
     ] {
         assert!(
@@ -302,12 +301,7 @@ fn a_migrated_database_equals_a_fresh_one() {
             .unwrap();
         assert_eq!(versions.get("s3://b/k"), Some(&json!({"serial": 3})));
         drop(store);
-        for table in [
-            "resource_versions",
-            "snapshots",
-            "snapshot_members",
-            "scan_snapshots",
-        ] {
+        for table in ["resource_versions", "snapshots", "scan_snapshots"] {
             assert_eq!(
                 count(&path, table),
                 1,
@@ -450,7 +444,6 @@ fn a_write_that_returns_an_error_leaves_nothing_behind() {
         "scans",
         "resource_versions",
         "snapshots",
-        "snapshot_members",
         "scan_snapshots",
     ] {
         assert_eq!(count(&path, table), 0, "{table}");
@@ -742,7 +735,7 @@ fn resource_versions_are_stored_once_across_scans() {
         }
     );
     assert_eq!(count(&path, "resource_versions"), 5_000);
-    assert_eq!(count(&path, "snapshot_members"), 5_000);
+    assert_eq!(count(&path, "snapshots"), 2);
     assert_eq!(count(&path, "scan_snapshots"), 4);
     assert!(
         store
@@ -974,4 +967,72 @@ fn every_resource_the_state_reader_produces_round_trips() {
 
     let (_, again) = store_all();
     assert_eq!((again.new_versions, again.new_snapshots), (0, 0));
+}
+
+#[test]
+fn resources_a_version_1_store_held_read_back_the_same_after_the_upgrade() {
+    use sha2::{Digest, Sha256};
+    let (dir, _) = temp_db();
+    let path = dir.path().join("v1.db");
+    let mut conn = Connection::open(&path).unwrap();
+    migrate_to(&mut conn, 1).unwrap();
+    // Two resources as driftd 1 stored them: text content, one member row each.
+    let resources = sorted(
+        fleet(4)
+            .into_iter()
+            .filter(|r| &*r.origin == "s3://states/a.tfstate")
+            .collect(),
+    );
+    let encoded: Vec<EncodedResource> = resources.iter().map(EncodedResource::new).collect();
+    let mut members: Vec<[u8; 32]> = encoded.iter().map(|e| e.hash()).collect();
+    members.sort();
+    let snapshot: [u8; 32] = Sha256::digest(members.concat()).into();
+    conn.execute(
+        "INSERT INTO targets (id, name, environment) VALUES (1, 'old', 'prod')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO scans (id, target_id, started_at, ended_at, status)
+         VALUES (7, 1, '2025-01-01T00:00:00.000000000Z', '2025-01-01T00:01:00.000000000Z', 'complete')",
+        [],
+    )
+    .unwrap();
+    for (e, r) in encoded.iter().zip(&resources) {
+        conn.execute(
+            "INSERT INTO resource_versions VALUES (?1, 'aws', 'aws_security_group', ?2, ?3, ?4)",
+            rusqlite::params![&e.hash()[..], r.key.id, r.address.to_string(), e.content()],
+        )
+        .unwrap();
+    }
+    conn.execute("INSERT INTO snapshots VALUES (?1, 2)", [&snapshot[..]])
+        .unwrap();
+    for (position, member) in members.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO snapshot_members VALUES (?1, ?2, ?3)",
+            rusqlite::params![&snapshot[..], position as i64, &member[..]],
+        )
+        .unwrap();
+    }
+    let origin = resources[0].origin.to_string();
+    conn.execute(
+        "INSERT INTO scan_snapshots VALUES (7, 'desired', ?1, ?2)",
+        rusqlite::params![origin, &snapshot[..]],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    let back = store
+        .read(|r| r.scan_resources(driftd::store::ScanId(7), Side::Desired))
+        .unwrap();
+    assert_eq!(back, resources);
+    // Hashes did not change: the same resources again are no new version or snapshot.
+    let stats = store
+        .write(|w| {
+            let scan = w.begin_scan(driftd::store::TargetId(1), at(0, 0))?;
+            w.store_resources(scan, Side::Desired, &resources)
+        })
+        .unwrap();
+    assert_eq!((stats.new_versions, stats.new_snapshots), (0, 0));
 }
