@@ -201,12 +201,12 @@ fn main() {
             // (resource index, event) applied after the scan is stored.
             let mut events: Vec<(usize, &'static str, String)> = Vec::new();
             for _ in 0..changes {
-                let resolve = !open.is_empty() && rng.next() % 2 == 0;
+                let resolve = !open.is_empty() && rng.next().is_multiple_of(2);
                 if resolve {
                     let k = rng.below(open.len());
                     let i = open.swap_remove(k);
                     let t = &mut tracked[i];
-                    if rng.next() % 2 == 0 {
+                    if rng.next().is_multiple_of(2) {
                         // Reverted in the cloud: live is what the state says again.
                         t.live_generation = t.desired_generation;
                         live_encoded[i] =

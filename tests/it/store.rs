@@ -11,8 +11,8 @@ use driftd::model::{
     ProviderAddress, Reference, Resource, ResourceKey,
 };
 use driftd::store::{
-    EncodedResource, SCHEMA_VERSION, ScanOutcome, ScanState, ScanStatus, Side, Store, StoreError, StoreStats,
-    migrate_to,
+    EncodedResource, SCHEMA_VERSION, ScanOutcome, ScanState, ScanStatus, Side, Store, StoreError,
+    StoreStats, migrate_to,
 };
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
