@@ -218,7 +218,9 @@ impl Writer<'_> {
             .conn
             .prepare_cached("SELECT id, base_id, members FROM snapshots ORDER BY id DESC")?;
         let mut rows = all.query([])?;
-        let mut held = vec![false; candidates.len()];
+        // `unheld` shrinks as snapshots are read; each list is compared by
+        // walking the shorter one and searching the longer.
+        let mut unheld = candidates;
         while let Some(row) = rows.next()? {
             let ids = ids_held_by(
                 row.get(0)?,
@@ -228,17 +230,12 @@ impl Writer<'_> {
                     reason: e.to_string(),
                 })?,
             )?;
-            if mark_held(&candidates, &ids, &mut held) == 0 {
+            drop_held(&mut unheld, &ids);
+            if unheld.is_empty() {
                 break;
             }
         }
         drop(rows);
-        let unheld: Vec<i64> = candidates
-            .iter()
-            .zip(&held)
-            .filter(|(_, held)| !**held)
-            .map(|(id, _)| *id)
-            .collect();
         let versions = self.delete_versions(&unheld, i64::MAX)?;
         Ok((deleted, versions))
     }
@@ -320,21 +317,24 @@ impl Writer<'_> {
     }
 }
 
-/// Marks `held[i]` for every `candidates[i]` (ascending) that `ids`
-/// (ascending) holds; returns how many candidates are still not held.
-fn mark_held(candidates: &[i64], ids: &[i64], held: &mut [bool]) -> usize {
-    let (mut c, mut i) = (0, 0);
-    while c < candidates.len() && i < ids.len() {
-        match candidates[c].cmp(&ids[i]) {
-            std::cmp::Ordering::Less => c += 1,
-            std::cmp::Ordering::Greater => i += 1,
-            std::cmp::Ordering::Equal => {
-                held[c] = true;
-                c += 1;
+/// Removes from `unheld` (ascending, distinct) every id that `ids`
+/// (ascending) holds, in O(shorter · log longer).
+fn drop_held(unheld: &mut Vec<i64>, ids: &[i64]) {
+    if ids.is_empty() || unheld.is_empty() {
+        return;
+    }
+    if unheld.len() <= ids.len() {
+        unheld.retain(|id| ids.binary_search(id).is_err());
+    } else {
+        let mut held = vec![false; unheld.len()];
+        for id in ids {
+            if let Ok(i) = unheld.binary_search(id) {
+                held[i] = true;
             }
         }
+        let mut flags = held.into_iter();
+        unheld.retain(|_| !flags.next().expect("one flag per id"));
     }
-    held.iter().filter(|h| !**h).count()
 }
 
 /// The version ids a snapshot holds beyond its base: all of a key
@@ -428,5 +428,28 @@ impl Store {
             );
         }
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_held;
+
+    #[test]
+    fn drop_held_walks_either_list() {
+        for (unheld, ids, left) in [
+            (vec![1, 3, 5, 7], vec![3, 4, 7, 7, 9], vec![1, 5]),
+            (vec![2, 4], vec![1, 2, 3, 5, 6, 7, 8, 9], vec![4]),
+            (
+                vec![1, 2, 3, 4, 5, 6, 7, 8],
+                vec![2, 8],
+                vec![1, 3, 4, 5, 6, 7],
+            ),
+            (vec![1], vec![], vec![1]),
+        ] {
+            let mut u = unheld.clone();
+            drop_held(&mut u, &ids);
+            assert_eq!(u, left, "{unheld:?} minus {ids:?}");
+        }
     }
 }
