@@ -3,6 +3,7 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod attribution;
 pub mod aws;
 pub mod cli;
 pub mod clock;
