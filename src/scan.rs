@@ -113,6 +113,9 @@ pub struct LiveOptions {
     pub findings: FindingsOptions,
     /// The config's `[[ignore]]` rules (those for other targets are skipped).
     pub ignore_rules: Vec<crate::ignore::IgnoreRule>,
+    /// Start an attribution search for each new sighting (`[attribution]`);
+    /// `None` when attribution is off.
+    pub attribution: Option<crate::config::AttributionSettings>,
 }
 
 /// How new drift becomes a visible finding.
@@ -455,6 +458,9 @@ pub async fn scan_target(
     let store = ctx.store.clone();
     let target_name = target.name.clone();
     let policy = live.map(|l| l.findings.policy).unwrap_or_default();
+    let attribution = live
+        .and_then(|l| l.attribution.clone())
+        .zip(target.aws.clone());
     // Types whose every listing completed: a finding of another type that this
     // scan did not see stays as it was (invariant 2).
     let complete_types: HashSet<String> = live_report
@@ -483,6 +489,19 @@ pub async fn scan_target(
                 )?),
                 None => None,
             };
+            if let (Some(report), Some((settings, scope))) = (findings.as_ref(), &attribution)
+                && report.active > 0
+            {
+                crate::attribution::run::start_searches(
+                    w,
+                    target_id,
+                    scope,
+                    &resources,
+                    &live_resources,
+                    settings,
+                    ended_at,
+                )?;
+            }
             Ok::<_, StoreError>((stats, findings))
         })
     })

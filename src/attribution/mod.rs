@@ -2,9 +2,15 @@
 //! them (DESIGN.md "Attribution", invariant 3: no guessed actor).
 //!
 //! `event` reads CloudTrail records, `table` says which events can change
-//! which resources, `matching` joins the two for a finding (pure).
+//! which resources, `matching` joins the two for a finding, `plan` chooses
+//! the LookupEvents calls (all pure); `lookup` makes them under the rate
+//! limit, and `run` starts searches in a scan and runs passes.
 
 pub mod event;
+pub mod lookup;
+pub mod matching;
+pub mod plan;
+pub mod run;
 pub mod table;
 
 pub use event::{Actor, Channel, TrailEvent};

@@ -223,6 +223,40 @@ pub(super) async fn account_contexts(
     options: &CollectOptions,
     stats: Arc<CallStats>,
 ) -> Result<Vec<Arc<RegionContext>>, CollectError> {
+    let config = account_config(scope, account, options, &stats).await?;
+    let permits_per_region = options.concurrency.max(1);
+    let force_path_style = scope.endpoint_url.is_some();
+    Ok(scope
+        .regions
+        .iter()
+        .map(|region| {
+            Arc::new(RegionContext {
+                account: account.id.clone(),
+                region: region.clone(),
+                config: config
+                    .clone()
+                    .into_builder()
+                    .region(Region::new(region.clone()))
+                    .build(),
+                force_path_style,
+                permits: Arc::new(Semaphore::new(permits_per_region)),
+                stats: stats.clone(),
+                clients: Clients::default(),
+                shared: Mutex::new(HashMap::new()),
+            })
+        })
+        .collect())
+}
+
+/// The SDK configuration for one account (its role assumed when it names
+/// one), in the scope's first region, after checking that the credentials
+/// really are for that account.
+pub async fn account_config(
+    scope: &AwsScope,
+    account: &AwsAccount,
+    options: &CollectOptions,
+    stats: &Arc<CallStats>,
+) -> Result<aws_config::SdkConfig, CollectError> {
     let first_region = scope
         .regions
         .first()
@@ -286,26 +320,5 @@ pub(super) async fn account_contexts(
         ));
     }
 
-    let permits_per_region = options.concurrency.max(1);
-    let force_path_style = scope.endpoint_url.is_some();
-    Ok(scope
-        .regions
-        .iter()
-        .map(|region| {
-            Arc::new(RegionContext {
-                account: account.id.clone(),
-                region: region.clone(),
-                config: config
-                    .clone()
-                    .into_builder()
-                    .region(Region::new(region.clone()))
-                    .build(),
-                force_path_style,
-                permits: Arc::new(Semaphore::new(permits_per_region)),
-                stats: stats.clone(),
-                clients: Clients::default(),
-                shared: Mutex::new(HashMap::new()),
-            })
-        })
-        .collect())
+    Ok(config)
 }

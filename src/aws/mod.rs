@@ -10,7 +10,7 @@ mod context;
 mod error;
 pub mod types;
 
-pub use context::{CallStats, RegionContext, ServiceCalls};
+pub use context::{CallStats, RegionContext, ServiceCalls, account_config};
 pub use error::{CollectError, ErrorKind};
 
 use crate::config::AwsScope;

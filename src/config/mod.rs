@@ -28,6 +28,8 @@ pub struct Config {
     pub ignore: Vec<crate::ignore::IgnoreRule>,
     /// How much history the store keeps (`[retention]`).
     pub retention: crate::store::RetentionPolicy,
+    /// `[attribution]`.
+    pub attribution: AttributionSettings,
 }
 
 /// When a drift becomes a finding people see (`[findings]`).
@@ -180,6 +182,57 @@ pub struct AwsScope {
     pub profile: Option<String>,
     /// A non-AWS endpoint for every service (a local emulator in tests and the demo).
     pub endpoint_url: Option<String>,
+    /// Where CloudTrail events are read (`[target.aws.cloudtrail]`).
+    pub cloudtrail: CloudTrailSource,
+}
+
+/// Where a target's CloudTrail events come from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CloudTrailSource {
+    /// A trail's bucket to read log objects from instead of LookupEvents.
+    pub bucket: Option<TrailBucket>,
+    /// A non-AWS endpoint for CloudTrail and the trail bucket (an emulator).
+    pub endpoint_url: Option<String>,
+}
+
+/// A trail's S3 bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailBucket {
+    pub bucket: String,
+    /// Key prefix before `AWSLogs/`, without slashes at either end; may be empty.
+    pub prefix: String,
+    /// `o-…` for an organisation trail.
+    pub organization_id: Option<String>,
+    pub region: String,
+}
+
+/// `[attribution]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributionSettings {
+    pub enabled: bool,
+    pub retry_for: chrono::Duration,
+    pub retry_every: chrono::Duration,
+    pub delivery_delay: chrono::Duration,
+    pub clock_skew: chrono::Duration,
+    pub first_scan_lookback: chrono::Duration,
+    pub max_calls_per_pass: u64,
+    /// ARN globs of the deployment pipeline's principals.
+    pub pipeline_principals: Vec<glob::Pattern>,
+}
+
+impl Default for AttributionSettings {
+    fn default() -> Self {
+        AttributionSettings {
+            enabled: true,
+            retry_for: chrono::Duration::minutes(60),
+            retry_every: chrono::Duration::minutes(5),
+            delivery_delay: chrono::Duration::minutes(15),
+            clock_skew: chrono::Duration::seconds(300),
+            first_scan_lookback: chrono::Duration::days(90),
+            max_calls_per_pass: 600,
+            pipeline_principals: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

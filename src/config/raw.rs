@@ -34,6 +34,36 @@ pub(crate) struct RawConfig {
     pub ignore: Option<Vec<Spanned<RawIgnoreRule>>>,
     /// `[retention]`: how much scan history the store keeps. Optional.
     pub retention: Option<Spanned<RawRetention>>,
+    /// `[attribution]`: how driftd finds who caused a drift. Optional.
+    pub attribution: Option<Spanned<RawAttribution>>,
+}
+
+/// `[attribution]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawAttribution {
+    /// Look for the CloudTrail events behind each finding; default true.
+    pub enabled: Option<Spanned<bool>>,
+    /// Minutes to keep looking for a finding's events before its actor stays
+    /// unknown; default 60, 5 to 1440.
+    pub retry_for_minutes: Option<Spanned<i64>>,
+    /// Minutes between attempts while looking; default 5, 1 to 60.
+    pub retry_every_minutes: Option<Spanned<i64>>,
+    /// Minutes CloudTrail may take to deliver an event; a window is searched
+    /// again until this long after it ends; default 15, 0 to 120.
+    pub delivery_delay_minutes: Option<Spanned<i64>>,
+    /// Seconds added to both ends of a window for clock differences; default
+    /// 300, 0 to 3600.
+    pub clock_skew_seconds: Option<Spanned<i64>>,
+    /// Days to look back for a drift seen in a target's first scan (there is
+    /// no earlier scan to bound it); default 90 (CloudTrail's limit), 1 to 90.
+    pub first_scan_lookback_days: Option<Spanned<i64>>,
+    /// LookupEvents calls one pass may make per account and region (at 2 per
+    /// second); what is left waits for the next pass; default 600, 1 to 100000.
+    pub max_calls_per_pass: Option<Spanned<i64>>,
+    /// The deployment pipeline's principals: ARNs or globs
+    /// (`arn:aws:iam::*:role/ci-deploy`). A change they made is an IaC apply.
+    pub pipeline_principals: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[retention]`.
@@ -281,6 +311,25 @@ pub(crate) struct RawAws {
     pub profile: Option<Spanned<String>>,
     /// A non-AWS endpoint for every service (an emulator).
     pub endpoint_url: Option<Spanned<String>>,
+    /// `[target.aws.cloudtrail]`: where the target's CloudTrail events are read.
+    pub cloudtrail: Option<Spanned<RawCloudTrail>>,
+}
+
+/// `[target.aws.cloudtrail]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawCloudTrail {
+    /// A trail's S3 bucket: read its log objects instead of calling
+    /// LookupEvents (no rate limit).
+    pub bucket: Option<Spanned<String>>,
+    /// The trail's S3 key prefix, if it has one.
+    pub prefix: Option<Spanned<String>>,
+    /// The organisation id of an organisation trail (`o-…`).
+    pub organization_id: Option<Spanned<String>>,
+    /// The bucket's region; default the target's first region.
+    pub bucket_region: Option<Spanned<String>>,
+    /// A non-AWS endpoint for CloudTrail and the trail bucket (an emulator).
+    pub endpoint_url: Option<Spanned<String>>,
 }
 
 /// `[[target.aws.account]]`.
@@ -412,6 +461,8 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
         ("findings", fields_of::<RawFindings>()),
         ("ignore", fields_of::<RawIgnoreRule>()),
         ("retention", fields_of::<RawRetention>()),
+        ("attribution", fields_of::<RawAttribution>()),
+        ("target.aws.cloudtrail", fields_of::<RawCloudTrail>()),
     ]
 }
 

@@ -26,12 +26,13 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-use super::raw::RawRetention;
 use super::raw::{
     EXPIRY_EXPECTING, HEADERS_EXPECTING, RawAccount, RawAws, RawAwsSettings, RawConfig, RawExpiry,
     RawFindings, RawIgnoreRule, RawSecret, RawStateSource, RawStore, RawTarget, SECRET_EXPECTING,
     STATE_SOURCE_FIELDS,
 };
+use super::raw::{RawAttribution, RawCloudTrail, RawRetention};
+use super::{AttributionSettings, CloudTrailSource, TrailBucket};
 use super::{
     AwsAccount, AwsScope, AwsSettings, Config, DEFAULT_STORE_PATH, FindingsSettings, HcpSource,
     HttpSource, S3Source, SecretOrPlain, SecretRef, StateSourceSpec, StoreConfig, Target,
@@ -888,6 +889,7 @@ impl Checker<'_> {
         let findings = self.findings_settings(raw.findings.as_ref());
         let ignore = self.ignore_rules(raw.ignore.as_deref().unwrap_or_default(), &targets);
         let retention = self.retention(raw.retention.as_ref());
+        let attribution = self.attribution(raw.attribution.as_ref());
         Config {
             source: path.to_path_buf(),
             store,
@@ -896,6 +898,75 @@ impl Checker<'_> {
             findings,
             ignore,
             retention,
+            attribution,
+        }
+    }
+
+    fn attribution(&mut self, raw: Option<&Spanned<RawAttribution>>) -> AttributionSettings {
+        let defaults = AttributionSettings::default();
+        let Some(raw) = raw.map(Spanned::get_ref) else {
+            return defaults;
+        };
+        let minutes = |v: Option<i64>, d: chrono::Duration| v.map_or(d, chrono::Duration::minutes);
+        let retry_for = self.in_range(&raw.retry_for_minutes, 5, 1440, "retry_for_minutes = 60");
+        let retry_every = self.in_range(&raw.retry_every_minutes, 1, 60, "retry_every_minutes = 5");
+        let delay = self.in_range(
+            &raw.delivery_delay_minutes,
+            0,
+            120,
+            "delivery_delay_minutes = 15",
+        );
+        let skew = self.in_range(&raw.clock_skew_seconds, 0, 3600, "clock_skew_seconds = 300");
+        let lookback = self.in_range(
+            &raw.first_scan_lookback_days,
+            1,
+            90,
+            "first_scan_lookback_days = 90",
+        );
+        let calls = self.in_range(
+            &raw.max_calls_per_pass,
+            1,
+            100_000,
+            "max_calls_per_pass = 600",
+        );
+        let mut pipeline_principals = Vec::new();
+        for p in raw
+            .pipeline_principals
+            .as_ref()
+            .map_or(&[][..], |v| v.get_ref())
+        {
+            let text = p.get_ref();
+            match glob::Pattern::new(text) {
+                Ok(pattern) if text.starts_with("arn:") => pipeline_principals.push(pattern),
+                Ok(_) => self.report(
+                    &p.span(),
+                    "attribution.pipeline_principals".into(),
+                    format!("{text:?} is not an ARN"),
+                    "list the pipeline's role or user ARNs, e.g. \"arn:aws:iam::111111111111:role/ci-deploy\" \
+                     (globs such as arn:aws:iam::*:role/ci-* work)"
+                        .into(),
+                ),
+                Err(e) => self.report(
+                    &p.span(),
+                    "attribution.pipeline_principals".into(),
+                    format!("{text:?} is not a valid glob: {e}"),
+                    "use * and ? as wildcards, e.g. \"arn:aws:iam::*:role/ci-*\"".into(),
+                ),
+            }
+        }
+        AttributionSettings {
+            enabled: raw
+                .enabled
+                .as_ref()
+                .map_or(defaults.enabled, |v| *v.get_ref()),
+            retry_for: minutes(retry_for, defaults.retry_for),
+            retry_every: minutes(retry_every, defaults.retry_every),
+            delivery_delay: minutes(delay, defaults.delivery_delay),
+            clock_skew: skew.map_or(defaults.clock_skew, chrono::Duration::seconds),
+            first_scan_lookback: lookback
+                .map_or(defaults.first_scan_lookback, chrono::Duration::days),
+            max_calls_per_pass: calls.map_or(defaults.max_calls_per_pass, |v| v as u64),
+            pipeline_principals,
         }
     }
 
@@ -1581,10 +1652,84 @@ impl Checker<'_> {
         if let Some(u) = endpoint_url {
             self.url(u);
         }
+        let cloudtrail = match &raw.cloudtrail {
+            Some(trail) => self.cloudtrail(trail, regions.first()),
+            None => CloudTrailSource::default(),
+        };
         AwsScope {
             regions,
             accounts,
             profile,
+            endpoint_url: endpoint_url.map(|u| u.get_ref().clone()),
+            cloudtrail,
+        }
+    }
+
+    fn cloudtrail(
+        &mut self,
+        trail: &Spanned<RawCloudTrail>,
+        first_region: Option<&String>,
+    ) -> CloudTrailSource {
+        let raw = trail.get_ref();
+        let endpoint_url = self.optional(&raw.endpoint_url);
+        if let Some(u) = endpoint_url {
+            self.url(u);
+        }
+        let bucket = self.optional(&raw.bucket);
+        if let Some(b) = bucket
+            && let Some((message, hint)) = bucket_problem(b.get_ref(), false)
+        {
+            self.report(&b.span(), self.path(b), message, hint);
+        }
+        let region = self.optional(&raw.bucket_region);
+        if let Some(r) = region {
+            self.region(r);
+        }
+        let organization_id = self.optional(&raw.organization_id);
+        if let Some(o) = organization_id {
+            let text = o.get_ref();
+            let valid = text.len() >= 12
+                && text.starts_with("o-")
+                && text[2..]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            if !valid {
+                self.report(
+                    &o.span(),
+                    self.path(o),
+                    format!("{text:?} is not an AWS Organizations id"),
+                    "write the id as in the trail's keys, e.g. organization_id = \"o-exampleorgid\"".into(),
+                );
+            }
+        }
+        for (field, value) in [
+            ("prefix", &raw.prefix),
+            ("organization_id", &raw.organization_id),
+            ("bucket_region", &raw.bucket_region),
+        ] {
+            if value.is_some() && bucket.is_none() {
+                self.report(
+                    &trail.span(),
+                    format!("{}.{field}", self.path(trail)),
+                    format!("`{field}` is set but `bucket` is not"),
+                    "name the trail's bucket, or remove this key".into(),
+                );
+            }
+        }
+        CloudTrailSource {
+            bucket: bucket.map(|b| TrailBucket {
+                bucket: b.get_ref().clone(),
+                prefix: raw
+                    .prefix
+                    .as_ref()
+                    .map(|p| p.get_ref().trim_matches('/').to_string())
+                    .unwrap_or_default(),
+                organization_id: organization_id.map(|o| o.get_ref().clone()),
+                region: region
+                    .map(|r| r.get_ref().clone())
+                    .or_else(|| first_region.cloned())
+                    .unwrap_or_else(|| "us-east-1".to_string()),
+            }),
             endpoint_url: endpoint_url.map(|u| u.get_ref().clone()),
         }
     }

@@ -10,7 +10,7 @@ use super::members;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Marks the file as a driftd store (`PRAGMA application_id`, "drft"), so a
 /// stranger's SQLite database is refused instead of being written into.
@@ -96,6 +96,7 @@ fn upgrade_to(conn: &Connection, version: u32) -> rusqlite::Result<()> {
             copy_to_compact_store(conn)?;
             conn.execute_batch(rename)
         }
+        4 => conn.execute_batch(include_str!("../../schema/0004_attribution.sql")),
         _ => unreachable!("migrate_to checked {version} <= SCHEMA_VERSION"),
     }
 }

@@ -23,6 +23,7 @@
 //! The store only ever receives attributes whose sensitive values are already
 //! keyed hashes, and it logs no attribute content.
 
+mod attribution;
 mod cache;
 mod content;
 mod dao;
@@ -32,6 +33,9 @@ mod migrate;
 mod retention;
 mod stats;
 
+pub use attribution::{
+    AttributionCandidate, AttributionRow, AttributionStatus, Fetch, FetchedSpan,
+};
 pub use content::EncodedResource;
 pub use dao::{Reader, Writer};
 pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};

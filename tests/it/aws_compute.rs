@@ -47,6 +47,7 @@ async fn list(moto: &MotoServer) -> LiveInventory {
         }],
         profile: None,
         endpoint_url: Some(moto.endpoint_url()),
+        cloudtrail: Default::default(),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),

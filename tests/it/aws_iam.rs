@@ -55,6 +55,7 @@ async fn collect(moto: &MotoServer, def: &'static TypeDef) -> Listed {
         }],
         profile: None,
         endpoint_url: Some(moto.endpoint_url()),
+        cloudtrail: Default::default(),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),

@@ -34,6 +34,7 @@ pub fn scope(moto: &MotoServer) -> AwsScope {
         }],
         profile: None,
         endpoint_url: Some(moto.endpoint_url()),
+        cloudtrail: Default::default(),
     }
 }
 

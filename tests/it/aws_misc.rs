@@ -138,6 +138,7 @@ async fn collect_at(endpoint: String) -> (LiveInventory, std::sync::Arc<CallStat
         }],
         profile: None,
         endpoint_url: Some(endpoint),
+        cloudtrail: Default::default(),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),

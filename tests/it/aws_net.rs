@@ -42,6 +42,7 @@ fn scope(endpoint: String, regions: &[&str], account: &str) -> AwsScope {
         }],
         profile: None,
         endpoint_url: Some(endpoint),
+        cloudtrail: Default::default(),
     }
 }
 

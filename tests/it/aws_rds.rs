@@ -57,6 +57,7 @@ pub(crate) async fn collect_at(endpoint: &str, types: &[&'static TypeDef]) -> Li
         }],
         profile: None,
         endpoint_url: Some(endpoint.to_string()),
+        cloudtrail: Default::default(),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),

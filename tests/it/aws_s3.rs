@@ -40,6 +40,7 @@ fn scope(moto: &MotoServer, regions: &[&str]) -> AwsScope {
         }],
         profile: None,
         endpoint_url: Some(moto.endpoint_url()),
+        cloudtrail: Default::default(),
     }
 }
 
@@ -897,6 +898,7 @@ async fn collect_from_fake(fake: FakeS3) -> (LiveInventory, std::sync::Arc<FakeS
         }],
         profile: None,
         endpoint_url: Some(url),
+        cloudtrail: Default::default(),
     };
     let options = CollectOptions {
         credentials: Some(MotoServer::credentials_provider()),

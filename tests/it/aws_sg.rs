@@ -19,6 +19,7 @@ use crate::support::moto::{ACCOUNT_ID, MotoServer, REGION};
 fn scope(moto: &MotoServer) -> AwsScope {
     AwsScope {
         endpoint_url: Some(moto.endpoint_url()),
+        cloudtrail: Default::default(),
         ..scope_without_endpoint()
     }
 }
@@ -1134,6 +1135,7 @@ async fn start_paging_ec2(behaviour: PagingEc2) -> (String, std::sync::Arc<Pagin
 async fn collect_from(url: &str, types: &[&'static TypeDef]) -> LiveInventory {
     let scope = AwsScope {
         endpoint_url: Some(url.to_string()),
+        cloudtrail: Default::default(),
         ..scope_without_endpoint()
     };
     let options = CollectOptions {
@@ -1156,6 +1158,7 @@ fn scope_without_endpoint() -> AwsScope {
         }],
         profile: None,
         endpoint_url: None,
+        cloudtrail: Default::default(),
     }
 }
 

@@ -76,6 +76,7 @@ fn minimal_config_gets_defaults() {
                     }],
                     profile: None,
                     endpoint_url: None,
+                    cloudtrail: Default::default(),
                 }),
                 driftignore: None,
             }],
@@ -83,6 +84,7 @@ fn minimal_config_gets_defaults() {
             findings: FindingsSettings::default(),
             ignore: vec![],
             retention: driftd::store::RetentionPolicy::default(),
+            attribution: driftd::config::AttributionSettings::default(),
         }
     );
     assert_eq!(
@@ -230,6 +232,7 @@ driftignore = "ignores/prod-network.driftignore"
                 ],
                 profile: Some("driftd".into()),
                 endpoint_url: Some("http://127.0.0.1:5000".into()),
+                cloudtrail: Default::default(),
             }),
             driftignore: Some(PathBuf::from(
                 "/etc/driftd/ignores/prod-network.driftignore"
