@@ -15,6 +15,32 @@
 //! text) it reaches. Resource attributes are top-level attribute names of the
 //! resource as driftd holds it (state or live, Terraform shape); `id` is the
 //! resource key's id; `arn` the `arn` attribute.
+//!
+//! One module per family, as in `aws::types`. Where a request may name the
+//! resource in two ways (a Lambda function by name or by ARN), there is one
+//! rule per way: rules with the same event and effect are alternatives.
+//! Event names are the ones CloudTrail records, which are not always the API
+//! action's (`UpdateFunctionConfiguration20150331v2`, `PutBucketLifecycle`).
+//! Where a rule rests on an API reference rather than on a recorded event, the
+//! tests' `NOT_IN_CORPUS` list says so.
+
+use std::sync::LazyLock;
+
+mod dynamodb;
+mod ec2;
+mod ecr;
+mod elb;
+mod iam;
+mod kms;
+mod lambda;
+mod logs;
+mod messaging;
+mod rds;
+mod route53;
+mod s3;
+
+#[cfg(test)]
+mod tests;
 
 /// What an event does to a resource of the rule's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,27 +96,52 @@ const fn rule(
     }
 }
 
-const EC2: &str = "ec2.amazonaws.com";
+const fn lookup(
+    resource_type: &'static str,
+    resource_names: &'static [&'static str],
+    global: bool,
+) -> TypeLookup {
+    TypeLookup {
+        resource_type,
+        resource_names,
+        global,
+    }
+}
 
-/// Every rule. Kept grouped by service, then by resource type.
-#[rustfmt::skip]
-pub static RULES: &[EventRule] = &[
-    // --- aws_security_group ---
-    rule(EC2, "CreateSecurityGroup", "aws_security_group", Effect::Create, &[("responseElements.groupId", "id")]),
-    rule(EC2, "DeleteSecurityGroup", "aws_security_group", Effect::Delete, &[("requestParameters.groupId", "id")]),
-    rule(EC2, "AuthorizeSecurityGroupIngress", "aws_security_group", Effect::Modify(&["ingress"]), &[("requestParameters.groupId", "id")]),
-    rule(EC2, "RevokeSecurityGroupIngress", "aws_security_group", Effect::Modify(&["ingress"]), &[("requestParameters.groupId", "id")]),
-    rule(EC2, "AuthorizeSecurityGroupEgress", "aws_security_group", Effect::Modify(&["egress"]), &[("requestParameters.groupId", "id")]),
-    rule(EC2, "RevokeSecurityGroupEgress", "aws_security_group", Effect::Modify(&["egress"]), &[("requestParameters.groupId", "id")]),
-    rule(EC2, "CreateTags", "aws_security_group", Effect::Modify(&["tags", "tags_all"]), &[("requestParameters.resourcesSet.items[].resourceId", "id")]),
-    rule(EC2, "DeleteTags", "aws_security_group", Effect::Modify(&["tags", "tags_all"]), &[("requestParameters.resourcesSet.items[].resourceId", "id")]),
+/// Tag changes, the same attributes for every taggable type.
+const TAGS: Effect = Effect::Modify(&["tags", "tags_all"]);
+
+/// Every family's rules, in the order of `aws::types`.
+const FAMILIES: &[(&[EventRule], &[TypeLookup])] = &[
+    (ec2::RULES, ec2::LOOKUPS),
+    (iam::RULES, iam::LOOKUPS),
+    (s3::RULES, s3::LOOKUPS),
+    (rds::RULES, rds::LOOKUPS),
+    (kms::RULES, kms::LOOKUPS),
+    (lambda::RULES, lambda::LOOKUPS),
+    (logs::RULES, logs::LOOKUPS),
+    (elb::RULES, elb::LOOKUPS),
+    (route53::RULES, route53::LOOKUPS),
+    (dynamodb::RULES, dynamodb::LOOKUPS),
+    (messaging::RULES, messaging::LOOKUPS),
+    (ecr::RULES, ecr::LOOKUPS),
 ];
+
+/// Every rule, grouped by service, then by resource type.
+pub static RULES: LazyLock<Vec<EventRule>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .flat_map(|(r, _)| r.iter().copied())
+        .collect()
+});
 
 /// Every type's lookup names.
-#[rustfmt::skip]
-pub static LOOKUPS: &[TypeLookup] = &[
-    TypeLookup { resource_type: "aws_security_group", resource_names: &["id"], global: false },
-];
+pub static LOOKUPS: LazyLock<Vec<TypeLookup>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .flat_map(|(_, l)| l.iter().copied())
+        .collect()
+});
 
 /// The rules for one resource type.
 pub fn rules_for(resource_type: &str) -> impl Iterator<Item = &'static EventRule> + '_ {
