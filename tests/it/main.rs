@@ -12,6 +12,7 @@ mod aws_rds;
 mod aws_s3;
 mod aws_sg;
 mod cli;
+mod cloudtrail_emulator;
 mod config;
 mod corpus_live;
 mod diff;

@@ -6,7 +6,7 @@ use driftd::secrets::SecretKey;
 use driftd::state::{StateError, parse_state};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Files that must be rejected, and how. Every other file must parse.
 const EXPECTED_ERRORS: &[(&str, &str)] = &[
@@ -29,20 +29,7 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
 ];
 
 fn state_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&corpus_dir().join("terraform-state"), &mut files);
-    files.sort();
-    files
+    crate::support::files_below(&corpus_dir().join("terraform-state"))
 }
 
 /// Counts instances straight from the JSON, independently of driftd's parser.

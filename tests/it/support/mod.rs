@@ -1,12 +1,14 @@
 //! Shared test helpers: corpus location, temporary dirs, local servers.
 
+pub mod botocore;
+pub mod cloudtrail;
 pub mod fault_proxy;
 pub mod hcp;
 pub mod http_backend;
 pub mod moto;
 pub mod terraform;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `../shared/corpus` beside the checkout (tests read the corpus in place).
 /// Overridable with `DRIFTD_CORPUS` for unusual layouts.
@@ -21,6 +23,26 @@ pub fn corpus_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// Every file below `dir`, at any depth, sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort();
+    files
 }
 
 /// Fails unless `report` (what `driftd scan --format json` printed) is valid
