@@ -3,6 +3,7 @@
 //! Exit codes (also in `--help` and README): 0 success, 1 error. `scan` will
 //! add 2 for "drift found" with the live inventory.
 
+mod attribute;
 mod db;
 mod findings;
 
@@ -23,7 +24,8 @@ Exit codes:
   0  success; for scan: in sync
   1  error (bad config, unreadable state, unreachable source, ...): the message says which and what to do
   2  scan: drift found (changed, missing or unmanaged resources)
-  3  scan: partial: no drift found, but some listings failed (their types are unknown, not in sync)
+  3  scan: partial: no drift found, but some listings failed (their types are unknown, not in sync);
+     attribute: CloudTrail could not be read for some findings (the message says why; they are retried)
   4  audit verify: the audit log's chain is broken (the message names the first bad row)";
 
 /// driftd: detects drift between Terraform state and the live cloud, attributes it, routes it.
@@ -105,6 +107,18 @@ pub enum Command {
         /// Why (optional).
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Look for the CloudTrail events behind findings whose actor is not
+    /// known yet (one pass; the daemon runs it on a schedule).
+    #[command(after_help = EXIT_CODES)]
+    Attribute {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this target (its `name` in the config).
+        #[arg(long, short)]
+        target: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// The audit log: every human decision and every action driftd took.
     #[command(subcommand)]
@@ -318,6 +332,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             format,
         }) => findings::audit_list(&config.path, after, limit, format),
+        Command::Attribute {
+            config,
+            target,
+            format,
+        } => attribute::run(&config.path, target.as_deref(), format),
         Command::Db(DbCommand::Stats { config, format }) => db::stats(&config.path, format),
         Command::Db(DbCommand::Prune { config, format }) => db::prune(&config.path, format),
     }
@@ -393,6 +412,10 @@ fn scan(
                 .then_some(config.findings.reread_delay),
         };
         l.ignore_rules = config.ignore.clone();
+        l.attribution = config
+            .attribution
+            .enabled
+            .then(|| config.attribution.clone());
         l
     });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;

@@ -54,14 +54,17 @@ pub struct Evidence {
     pub explains: bool,
 }
 
-/// Every event in `window` that explains `subject`, oldest first, the latest
-/// successful one marked `explains`. Failed calls are kept (someone tried)
-/// but are never the explanation. Empty when nothing qualifies: the actor is
-/// then unknown, never guessed.
+/// Every event in `window` that explains `subject`, oldest first. The one
+/// marked `explains` is the latest successful one at or before `observed_at`
+/// (when the scan saw the value); only when there is none, the first
+/// successful one after it (the window's end allows for clock skew). Failed
+/// calls are kept (someone tried) but are never the explanation. Empty when
+/// nothing qualifies: the actor is then unknown, never guessed.
 pub fn explain(
     subject: &Subject<'_>,
     events: &[TrailEvent],
     window: Window,
+    observed_at: DateTime<Utc>,
     pipeline: &[glob::Pattern],
 ) -> Vec<Evidence> {
     let rules: Vec<&EventRule> = table::rules_for(subject.resource_type)
@@ -98,8 +101,12 @@ pub fn explain(
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
     found.dedup_by(|a, b| a.event_id == b.event_id);
-    if let Some(last) = found.iter_mut().rev().find(|e| e.error_code.is_none()) {
-        last.explains = true;
+    let before = found
+        .iter()
+        .rposition(|e| e.error_code.is_none() && e.time <= observed_at);
+    let after = || found.iter().position(|e| e.error_code.is_none());
+    if let Some(i) = before.or_else(after) {
+        found[i].explains = true;
     }
     found
 }
@@ -269,13 +276,13 @@ mod tests {
                 None,
             ),
         ];
-        let found = explain(&missing, &events, window(), &[]);
+        let found = explain(&missing, &events, window(), window().end, &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "DeleteSecurityGroup");
         let unknown_type = Subject {
             resource_type: "aws_not_a_type",
             ..missing
         };
-        assert!(explain(&unknown_type, &events, window(), &[]).is_empty());
+        assert!(explain(&unknown_type, &events, window(), window().end, &[]).is_empty());
     }
 }

@@ -613,8 +613,15 @@ fn join_group(
             kind: finding.kind,
             changed: &finding.attributes,
         };
-        let evidence =
-            matching::explain(&subject, &events, row.window, &settings.pipeline_principals);
+        // The window ends a clock skew after the sighting.
+        let observed_at = row.window.end - settings.clock_skew;
+        let evidence = matching::explain(
+            &subject,
+            &events,
+            row.window,
+            observed_at,
+            &settings.pipeline_principals,
+        );
         w.save_evidence(&row.finding_id, &evidence)?;
         let explained = matching::explanation(&evidence).is_some();
         let settled = now >= row.window.end + settings.delivery_delay;

@@ -144,17 +144,22 @@ pub(super) fn show(config_path: &Path, id: &str, format: Format) -> anyhow::Resu
         return Ok(ExitCode::from(1));
     };
     let (finding, events) = ops::show(&store, id)?;
+    let attribution = ops::attribution(&store, &finding.id)?;
     let out = std::io::stdout();
     let mut out = out.lock();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({"finding": finding, "events": events}),
+                &serde_json::json!({"finding": finding, "events": events,
+                    "attribution": attribution}),
             )?;
             writeln!(out)?;
         }
-        Format::Table => write!(out, "{}", render(&finding, &events))?,
+        Format::Table => {
+            write!(out, "{}", render(&finding, &events))?;
+            write!(out, "{}", render_attribution(attribution.as_ref()))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -231,6 +236,106 @@ fn render(f: &Finding, events: &[Event]) -> String {
 }
 
 /// A value as the report shows it: `{"value": v}` → v, `"sensitive"` → (sensitive).
+/// Who changed it, and the events that say so; "unknown" when none does.
+fn render_attribution(view: Option<&ops::AttributionView>) -> String {
+    use crate::store::AttributionStatus;
+    let Some(view) = view else {
+        return "\nactor     unknown (no attribution search: attribution is off, or the target has no AWS scope)\n".into();
+    };
+    let search = &view.search;
+    let window = format!(
+        "{} to {}",
+        search.window.start.format("%Y-%m-%d %H:%M:%S"),
+        search.window.end.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let mut s = String::from("\n");
+    match (&view.actor, search.status) {
+        (Some(actor), _) => {
+            let explaining = view
+                .evidence
+                .iter()
+                .find(|e| e.evidence.explains)
+                .expect("an actor comes from an explaining event");
+            s.push_str(&format!(
+                "actor     {} via {}{}{}\n",
+                actor.display(),
+                actor.channel.as_str(),
+                actor
+                    .source_ip
+                    .as_ref()
+                    .map(|ip| format!(" from {ip}"))
+                    .unwrap_or_default(),
+                if actor.iac {
+                    " (IaC apply: applied from code that does not match this state)"
+                } else {
+                    ""
+                }
+            ));
+            s.push_str(&format!(
+                "          {} at {} (CloudTrail event {}){}\n",
+                explaining.evidence.name,
+                explaining.evidence.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                explaining.evidence.event_id,
+                if search.status == AttributionStatus::Pending {
+                    "; still checking for later events"
+                } else {
+                    ""
+                }
+            ));
+        }
+        (None, AttributionStatus::Pending) => s.push_str(&format!(
+            "actor     unknown, still looking (CloudTrail delivers events late): {} attempt(s), until {}\n",
+            search.attempts,
+            search.give_up_at.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        (None, _) => s.push_str(&format!(
+            "actor     unknown: no CloudTrail event in account {} region {} from {window} explains it\n",
+            search.account, search.region
+        )),
+    }
+    if let Some(e) = &search.last_error {
+        s.push_str(&format!("          (last attempt: {e})\n"));
+    }
+    if !view.evidence.is_empty() {
+        s.push_str(&format!(
+            "\nevidence  {} event(s), {window}\n",
+            view.evidence.len()
+        ));
+        let rows: Vec<Vec<String>> = view
+            .evidence
+            .iter()
+            .map(|e| {
+                vec![
+                    e.evidence.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    e.evidence.name.clone(),
+                    e.evidence.actor.display(),
+                    e.channel.as_str().to_string(),
+                    e.source_ip.clone().unwrap_or_default(),
+                    match (&e.evidence.error_code, e.evidence.explains) {
+                        (Some(code), _) => format!("failed: {code}"),
+                        (None, true) => "explains the current value".to_string(),
+                        (None, false) => String::new(),
+                    },
+                    e.evidence.event_id.clone(),
+                ]
+            })
+            .collect();
+        s.push_str(&crate::output::table(
+            &[
+                "time (UTC)",
+                "event",
+                "actor",
+                "channel",
+                "source ip",
+                "",
+                "event id",
+            ],
+            &rows,
+        ));
+    }
+    s
+}
+
 fn show_value(v: &serde_json::Value) -> String {
     match v.get("value") {
         Some(v) => v.to_string(),

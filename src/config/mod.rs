@@ -227,7 +227,7 @@ impl Default for AttributionSettings {
             retry_for: chrono::Duration::minutes(60),
             retry_every: chrono::Duration::minutes(5),
             delivery_delay: chrono::Duration::minutes(15),
-            clock_skew: chrono::Duration::seconds(300),
+            clock_skew: chrono::Duration::seconds(60),
             first_scan_lookback: chrono::Duration::days(90),
             max_calls_per_pass: 600,
             pipeline_principals: Vec::new(),

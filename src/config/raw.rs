@@ -52,8 +52,8 @@ pub(crate) struct RawAttribution {
     /// Minutes CloudTrail may take to deliver an event; a window is searched
     /// again until this long after it ends; default 15, 0 to 120.
     pub delivery_delay_minutes: Option<Spanned<i64>>,
-    /// Seconds added to both ends of a window for clock differences; default
-    /// 300, 0 to 3600.
+    /// Seconds added to both ends of a window for clock differences between
+    /// driftd's host and AWS; default 60, 0 to 3600.
     pub clock_skew_seconds: Option<Spanned<i64>>,
     /// Days to look back for a drift seen in a target's first scan (there is
     /// no earlier scan to bound it); default 90 (CloudTrail's limit), 1 to 90.

@@ -916,7 +916,7 @@ impl Checker<'_> {
             120,
             "delivery_delay_minutes = 15",
         );
-        let skew = self.in_range(&raw.clock_skew_seconds, 0, 3600, "clock_skew_seconds = 300");
+        let skew = self.in_range(&raw.clock_skew_seconds, 0, 3600, "clock_skew_seconds = 60");
         let lookback = self.in_range(
             &raw.first_scan_lookback_days,
             1,

@@ -43,6 +43,57 @@ pub fn show(store: &Store, id: &str) -> Result<(Finding, Vec<Event>), OpError> {
     })
 }
 
+/// A finding's attribution as `findings show` presents it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttributionView {
+    #[serde(flatten)]
+    pub search: crate::store::AttributionRow,
+    /// The explaining event's actor, if one explains it.
+    pub actor: Option<crate::attribution::Actor>,
+    pub evidence: Vec<EvidenceView>,
+}
+
+/// One event of the evidence, with its record (secrets stripped).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvidenceView {
+    #[serde(flatten)]
+    pub evidence: crate::attribution::matching::Evidence,
+    pub source_ip: Option<String>,
+    pub channel: crate::attribution::Channel,
+    pub raw: serde_json::Value,
+}
+
+/// A finding's attribution search and evidence, if a search was started.
+pub fn attribution(store: &Store, finding_id: &str) -> Result<Option<AttributionView>, OpError> {
+    Ok(store.read(|r| {
+        let Some(search) = r.attribution(finding_id)? else {
+            return Ok::<_, StoreError>(None);
+        };
+        let mut evidence = Vec::new();
+        for e in r.evidence(finding_id)? {
+            let raw = r
+                .trail_event(&e.event_id)?
+                .map(|t| t.raw)
+                .unwrap_or(serde_json::Value::Null);
+            evidence.push(EvidenceView {
+                source_ip: e.actor.source_ip.clone(),
+                channel: e.actor.channel,
+                evidence: e,
+                raw,
+            });
+        }
+        let actor = evidence
+            .iter()
+            .find(|e| e.evidence.explains)
+            .map(|e| e.evidence.actor.clone());
+        Ok(Some(AttributionView {
+            search,
+            actor,
+            evidence,
+        }))
+    })?)
+}
+
 /// Records a human decision (ack, accept, snooze, reopen) by `actor` at `now`:
 /// the finding's new state, its event and an audit row, in one transaction.
 pub fn apply(
