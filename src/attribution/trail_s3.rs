@@ -36,6 +36,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::event::{self, TrailEvent};
+use crate::sources::{error_chain, service_error_text};
 
 /// The IAM actions reading a trail bucket needs; `packaging/iam-policy-trail-read.json`
 /// grants exactly these (and `kms:Decrypt` for SSE-KMS encrypted trails).
@@ -218,8 +219,9 @@ pub struct DecodedObject {
     pub records: usize,
     /// Bytes of JSON after gunzip.
     pub json_bytes: usize,
-    /// Write records that could not be read as an event (no `eventID`, no
-    /// `eventTime`, a time that is not RFC 3339): skipped.
+    /// Records without an `eventName`, and write records that could not be
+    /// read as an event (no `eventID`, no `eventTime`, a time that is not
+    /// RFC 3339): skipped.
     pub unreadable: usize,
 }
 
@@ -277,13 +279,25 @@ struct RecordHead<'a> {
     read_only: Option<&'a RawValue>,
 }
 
-/// The write events of a trail log file's JSON (pure).
-pub fn parse_log_json(json: &[u8]) -> Result<DecodedObject, DecodeError> {
+/// A log file's records, split without building them.
+#[derive(Debug, Default)]
+pub struct SplitRecords<'a> {
+    /// Records in it, of every kind.
+    pub records: usize,
+    /// The raw text of its write records, in file order.
+    pub writes: Vec<&'a RawValue>,
+    /// Records without an `eventName`: neither read nor write.
+    pub nameless: usize,
+}
+
+/// Splits a trail log file's JSON into records and keeps the raw text of the
+/// write ones (pure). Each record is read for `readOnly` and `eventName`
+/// only; nothing else is allocated.
+pub fn split_records(json: &[u8]) -> Result<SplitRecords<'_>, DecodeError> {
     let file: LogFile = serde_json::from_slice(json)?;
-    let mut out = DecodedObject {
+    let mut out = SplitRecords {
         records: file.records.len(),
-        json_bytes: json.len(),
-        ..DecodedObject::default()
+        ..SplitRecords::default()
     };
     for raw in file.records {
         let head: RecordHead = serde_json::from_str(raw.get())?;
@@ -293,13 +307,25 @@ pub fn parse_log_json(json: &[u8]) -> Result<DecodedObject, DecodeError> {
             "false" | "\"false\"" => Some(false),
             _ => None,
         });
-        let Some(name) = head.name else {
-            out.unreadable += 1;
-            continue;
-        };
-        if !event::is_write(read_only, &name) {
-            continue;
+        match head.name {
+            None => out.nameless += 1,
+            Some(name) if event::is_write(read_only, &name) => out.writes.push(raw),
+            Some(_) => {}
         }
+    }
+    Ok(out)
+}
+
+/// The write events of a trail log file's JSON (pure).
+pub fn parse_log_json(json: &[u8]) -> Result<DecodedObject, DecodeError> {
+    let split = split_records(json)?;
+    let mut out = DecodedObject {
+        events: Vec::with_capacity(split.writes.len()),
+        records: split.records,
+        json_bytes: json.len(),
+        unreadable: split.nameless,
+    };
+    for raw in split.writes {
         let value = serde_json::from_str(raw.get())?;
         match TrailEvent::from_record(value) {
             Ok(event) => out.events.push(event),
@@ -341,7 +367,7 @@ pub struct ObjectRead {
     pub records: usize,
     /// Write events taken from it.
     pub kept: usize,
-    /// Write records that could not be read as an event.
+    /// Records that could not be read as an event (see [`DecodedObject`]).
     pub unreadable: usize,
 }
 
@@ -731,11 +757,7 @@ where
             let status = context.raw().status().as_u16();
             let code = context.err().code().unwrap_or_default();
             let message = context.err().message().unwrap_or_default();
-            let said = match (code.is_empty(), message.is_empty()) {
-                (true, _) => format!("http {status}"),
-                (false, true) => format!("{code}, http {status}"),
-                (false, false) => format!("{code}: {message}, http {status}"),
-            };
+            let said = service_error_text(status, code, message);
             let kind = match (code, status) {
                 ("NoSuchBucket", _) => TrailErrorKind::NoSuchBucket,
                 ("NoSuchKey", _) => TrailErrorKind::Gone,
@@ -776,17 +798,6 @@ where
         kind,
         detail,
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

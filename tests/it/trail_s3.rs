@@ -179,17 +179,33 @@ fn assert_counts_match(read: &TrailRead, files: &[LogFile], folder: &str) {
     assert_eq!(ids.len(), read.events.len());
 }
 
-// moto serves 5 keys a page, so every listing here pages (real S3: 1,000).
+/// moto serving 5 keys a page, so every listing here pages (real S3: 1,000).
 fn moto() -> MotoServer {
     MotoServer::start_with_env(&[("MOTO_S3_DEFAULT_MAX_KEYS", "5")])
 }
 
-#[tokio::test]
-async fn a_window_fetches_only_the_objects_delivered_in_it_plus_the_slack() {
+/// moto with `location`'s bucket holding every invictus file.
+async fn corpus_trail(location: &TrailLocation) -> (MotoServer, Vec<LogFile>) {
     let moto = moto();
     let files = invictus();
+    trail_bucket(&moto, location, &files).await;
+    (moto, files)
+}
+
+/// An S3 client that goes through `proxy` to moto.
+async fn client_through(moto: &MotoServer, proxy: &FaultProxy) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config().await)
+            .endpoint_url(proxy.endpoint_url())
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+#[tokio::test]
+async fn a_window_fetches_only_the_objects_delivered_in_it_plus_the_slack() {
     let location = TrailLocation::new("audit-trail", "", None);
-    trail_bucket(&moto, &location, &files).await;
+    let (moto, files) = corpus_trail(&location).await;
     let s3 = moto.s3_client().await;
     // Beside them: the same account's digest folder, a file that is not a
     // log file, and yesterday's folder (none of which may be fetched).
@@ -220,12 +236,7 @@ async fn a_window_fetches_only_the_objects_delivered_in_it_plus_the_slack() {
     let slack = TimeDelta::minutes(15);
     // Through the proxy, which logs every request.
     let proxy = FaultProxy::start(&moto.endpoint_url());
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&moto.sdk_config().await)
-            .endpoint_url(proxy.endpoint_url())
-            .force_path_style(true)
-            .build(),
-    );
+    let client = client_through(&moto, &proxy).await;
     let read = reader(client, &location, slack)
         .read(ACCOUNT, "us-east-1", window, &HashSet::new())
         .await;
@@ -273,10 +284,8 @@ async fn a_window_fetches_only_the_objects_delivered_in_it_plus_the_slack() {
 
 #[tokio::test]
 async fn a_second_read_with_the_keys_read_fetches_only_what_was_delivered_since() {
-    let moto = moto();
-    let files = invictus();
     let location = TrailLocation::new("audit-trail", "cloudtrail/", None);
-    trail_bucket(&moto, &location, &files).await;
+    let (moto, files) = corpus_trail(&location).await;
     let reader = reader(moto.s3_client().await, &location, TimeDelta::hours(1));
     let window = TimeWindow::new(at(11, 40), at(12, 30));
 
@@ -321,10 +330,8 @@ async fn a_second_read_with_the_keys_read_fetches_only_what_was_delivered_since(
 
 #[tokio::test]
 async fn an_organisation_trail_is_read_under_its_organisation_folder() {
-    let moto = moto();
-    let files = invictus();
     let org = TrailLocation::new("org-trail", "org/trails", Some(ORG));
-    trail_bucket(&moto, &org, &files).await;
+    let (moto, files) = corpus_trail(&org).await;
     let s3 = moto.s3_client().await;
     // A member account's real object from trailscraper, as CloudTrail wrote it.
     let member = "111111111111";
@@ -380,10 +387,8 @@ async fn an_organisation_trail_is_read_under_its_organisation_folder() {
 
 #[tokio::test]
 async fn a_corrupt_object_is_reported_by_key_and_the_others_are_read() {
-    let moto = moto();
-    let files = invictus();
     let location = TrailLocation::new("audit-trail", "", None);
-    trail_bucket(&moto, &location, &files).await;
+    let (moto, files) = corpus_trail(&location).await;
     let s3 = moto.s3_client().await;
     let folder = day_folder(&location);
     let truncated_key =
@@ -469,12 +474,7 @@ async fn a_denied_object_or_listing_names_the_permission_the_bucket_and_the_key(
         &format!("GET /locked-trail/{denied_key}?x-id"),
         Fault::Deny,
     );
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&moto.sdk_config().await)
-            .endpoint_url(proxy.endpoint_url())
-            .force_path_style(true)
-            .build(),
-    );
+    let client = client_through(&moto, &proxy).await;
     let reader = reader(client, &location, TimeDelta::hours(1));
     let window = TimeWindow::new(at(11, 55), at(12, 5));
 
