@@ -486,7 +486,8 @@ pub struct TrailRead {
 }
 
 impl TrailRead {
-    /// Nothing failed: an event missing from `events` is not in the trail.
+    /// Nothing failed: every object delivered in the range was read, now or
+    /// before (events delivered later than the slack may still come).
     pub fn complete(&self) -> bool {
         self.errors.is_empty()
     }
