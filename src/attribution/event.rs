@@ -85,10 +85,7 @@ impl TrailEvent {
     /// Whether it can have changed something: `readOnly: false`, or, in
     /// records without the field, a name that is not a read by convention.
     pub fn is_write(&self) -> bool {
-        match self.read_only {
-            Some(read_only) => !read_only,
-            None => !is_read_name(&self.name),
-        }
+        is_write(self.read_only, &self.name)
     }
 
     /// Whether the call succeeded.
@@ -105,6 +102,16 @@ impl TrailEvent {
     /// Who made the call.
     pub fn actor(&self) -> Actor {
         Actor::from_record(&self.raw)
+    }
+}
+
+/// Whether a record with this `readOnly` and `eventName` can have changed
+/// something (see [`TrailEvent::is_write`]); for readers that decide before
+/// building the event.
+pub fn is_write(read_only: Option<bool>, name: &str) -> bool {
+    match read_only {
+        Some(read_only) => !read_only,
+        None => !is_read_name(name),
     }
 }
 

@@ -4,7 +4,8 @@
 //! `event` reads CloudTrail records, `table` says which events can change
 //! which resources, `matching` joins the two for a finding, `plan` chooses
 //! the LookupEvents calls (all pure); `lookup` makes them under the rate
-//! limit, and `run` starts searches in a scan and runs passes.
+//! limit, `trail_s3` reads a trail's log objects in S3 instead, and `run`
+//! starts searches in a scan and runs passes.
 
 pub mod event;
 pub mod lookup;
@@ -12,5 +13,6 @@ pub mod matching;
 pub mod plan;
 pub mod run;
 pub mod table;
+pub mod trail_s3;
 
 pub use event::{Actor, Channel, TrailEvent};

@@ -25,6 +25,8 @@ mod hcp;
 mod http;
 mod s3;
 
+pub(crate) use s3::service_error_text;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -482,7 +484,7 @@ fn request_error(origin: &str, error: reqwest::Error, options: &FetchOptions) ->
 
 /// `a: b: c` from an error and its sources, without repeating a message a
 /// wrapper already includes.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut out = error.to_string();
     let mut next = error.source();
     while let Some(e) = next {

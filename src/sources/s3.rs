@@ -187,11 +187,7 @@ fn classify(
             let status = context.raw().status().as_u16();
             let code = context.err().code().unwrap_or_default();
             let message = context.err().message().unwrap_or_default();
-            let said = match (code.is_empty(), message.is_empty()) {
-                (true, _) => format!("http {status}"),
-                (false, true) => format!("{code}, http {status}"),
-                (false, false) => format!("{code}: {message}, http {status}"),
-            };
+            let said = service_error_text(status, code, message);
             let (bucket, key) = (&source.bucket, &source.key);
             match (code, status) {
                 ("NoSuchKey", _) => SourceError::NotFound {
@@ -296,6 +292,16 @@ fn classify(
             detail,
             transient: true,
         },
+    }
+}
+
+/// What S3 said, in one line: `NoSuchKey: The specified key does not
+/// exist., http 404`.
+pub(crate) fn service_error_text(status: u16, code: &str, message: &str) -> String {
+    match (code.is_empty(), message.is_empty()) {
+        (true, _) => format!("http {status}"),
+        (false, true) => format!("{code}, http {status}"),
+        (false, false) => format!("{code}: {message}, http {status}"),
     }
 }
 

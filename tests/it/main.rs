@@ -28,3 +28,4 @@ mod sources;
 mod state;
 mod store;
 mod support;
+mod trail_s3;

@@ -83,6 +83,13 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id: `benches/trail_s3.rs` reads its CPU time
+    /// (no test does, hence the allow).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Static test credentials (moto accepts any).
     pub fn credentials() -> Credentials {
         Credentials::new("testing", "testing", None, None, "moto")
