@@ -59,7 +59,8 @@ impl RateLimiter {
 
 /// The process's limiter for one account and region.
 pub fn limiter(account: &str, region: &str) -> Arc<RateLimiter> {
-    static LIMITERS: OnceLock<Mutex<HashMap<(String, String), Arc<RateLimiter>>>> = OnceLock::new();
+    type ByPlace = HashMap<(String, String), Arc<RateLimiter>>;
+    static LIMITERS: OnceLock<Mutex<ByPlace>> = OnceLock::new();
     LIMITERS
         .get_or_init(Default::default)
         .lock()

@@ -143,7 +143,7 @@ fn names(rule: &EventRule, event: &TrailEvent, subject: &Subject<'_>) -> bool {
             let Some(want) = attribute_text(subject, attribute) else {
                 return false;
             };
-            event.values_at(path).iter().any(|v| *v == want)
+            event.values_at(path).contains(&want)
         })
 }
 
@@ -232,7 +232,7 @@ mod tests {
                 None,
             ),
         ];
-        let found = explain(&subject, &events, window(), &[]);
+        let found = explain(&subject, &events, window(), window().end, &[]);
         let ids: Vec<_> = found
             .iter()
             .map(|e| (e.event_id.as_str(), e.explains))
@@ -247,6 +247,22 @@ mod tests {
             explanation(&found).unwrap().actor.person.as_deref(),
             Some("alice")
         );
+        // An event after the scan saw the value does not explain it.
+        let mut later = events.to_vec();
+        later.push(event(
+            "f",
+            "2026-01-01T00:50:00Z",
+            "RevokeSecurityGroupIngress",
+            "sg-1",
+            None,
+        ));
+        let seen_at = "2026-01-01T00:40:00Z".parse().unwrap();
+        let found = explain(&subject, &later, window(), seen_at, &[]);
+        let ids: Vec<_> = found
+            .iter()
+            .map(|e| (e.event_id.as_str(), e.explains))
+            .collect();
+        assert_eq!(ids, [("a", true), ("c", false), ("f", false)]);
     }
 
     #[test]

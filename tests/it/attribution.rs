@@ -199,10 +199,7 @@ struct World {
 async fn world() -> World {
     let moto = MotoServer::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]);
     let cloudtrail = CloudTrailEmulator::start().await;
-    cloudtrail.map_access_key(
-        &MotoServer::credentials().access_key_id().to_string(),
-        ACCOUNT,
-    );
+    cloudtrail.map_access_key(MotoServer::credentials().access_key_id(), ACCOUNT);
     let shift = shift();
     let report = cloudtrail.load_shifted(invictus_records(), shift);
     assert_eq!(report.records, 2900);
