@@ -456,7 +456,7 @@ fn unknown_fields_get_a_suggestion_or_the_allowed_list() {
                 3,
                 "target[0].aws.colour",
                 "unknown field `colour`",
-                "remove it; allowed here: `regions`, `account`, `profile`, `endpoint_url`",
+                "remove it; allowed here: `regions`, `account`, `profile`, `endpoint_url`, `cloudtrail`",
             ),
         ]
     );
