@@ -33,6 +33,10 @@ pub struct Window {
 }
 
 impl Window {
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Window {
+        Window { start, end }
+    }
+
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         self.start <= t && t <= self.end
     }
@@ -143,7 +147,7 @@ fn names(rule: &EventRule, event: &TrailEvent, subject: &Subject<'_>) -> bool {
             let Some(want) = attribute_text(subject, attribute) else {
                 return false;
             };
-            event.values_at(path).iter().any(|v| *v == want)
+            event.values_at(path).contains(&want)
         })
 }
 
@@ -232,7 +236,7 @@ mod tests {
                 None,
             ),
         ];
-        let found = explain(&subject, &events, window(), &[]);
+        let found = explain(&subject, &events, window(), window().end, &[]);
         let ids: Vec<_> = found
             .iter()
             .map(|e| (e.event_id.as_str(), e.explains))

@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module links once.
 
+mod attribution_trail;
 mod aws_compute;
 mod aws_elb;
 mod aws_iam;
