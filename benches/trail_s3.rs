@@ -36,8 +36,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use driftd::attribution::matching::Window;
 use driftd::attribution::trail_s3::{
-    ReadOptions, TimeWindow, TrailLocation, TrailReader, decode_log_object, gunzip, split_records,
+    ReadOptions, TrailLocation, TrailReader, decode_log_object, gunzip, split_records,
 };
 use moto::MotoServer;
 use serde_json::Value;
@@ -285,7 +286,7 @@ async fn read_end_to_end(moto: &MotoServer, set: &Set, concurrency: usize, ticks
             ..ReadOptions::default()
         },
     );
-    let window = TimeWindow::new(
+    let window = Window::new(
         set.day,
         set.day + TimeDelta::hours(24) - TimeDelta::seconds(1),
     );

@@ -57,10 +57,12 @@ impl RateLimiter {
     }
 }
 
+/// The limiters by (account, region).
+type Limiters = Mutex<HashMap<(String, String), Arc<RateLimiter>>>;
+
 /// The process's limiter for one account and region.
 pub fn limiter(account: &str, region: &str) -> Arc<RateLimiter> {
-    type ByPlace = HashMap<(String, String), Arc<RateLimiter>>;
-    static LIMITERS: OnceLock<Mutex<ByPlace>> = OnceLock::new();
+    static LIMITERS: OnceLock<Limiters> = OnceLock::new();
     LIMITERS
         .get_or_init(Default::default)
         .lock()

@@ -33,6 +33,10 @@ pub struct Window {
 }
 
 impl Window {
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Window {
+        Window { start, end }
+    }
+
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         self.start <= t && t <= self.end
     }

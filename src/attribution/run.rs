@@ -1,8 +1,9 @@
 //! Attribution against the store and CloudTrail: start a search for each new
 //! sighting (in the scan's write transaction), then passes that fetch what
-//! the searches need, within the rate limit, and join.
+//! the searches need (LookupEvents within the rate limit, or a trail bucket's
+//! objects not read before) and join.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,6 +14,7 @@ use super::lookup::{Lookup, LookupError, Query};
 use super::matching::{self, Subject, Window};
 use super::plan::{self, Choice, Need, SWEEP};
 use super::table;
+use super::trail_s3::{ObjectEvents, ReadOptions, TrailLocation, TrailReader};
 use crate::config::{AttributionSettings, AwsScope, Target};
 use crate::findings::{Finding, Kind};
 use crate::model::Resource;
@@ -223,6 +225,11 @@ pub struct PassReport {
     /// LookupEvents calls made, and how many were throttled.
     pub calls: u64,
     pub throttled: u64,
+    /// Trail bucket objects fetched and stored (a target with
+    /// `[target.aws.cloudtrail] bucket`), and those in the windows' delivery
+    /// ranges skipped because an earlier pass read them.
+    pub objects_read: usize,
+    pub objects_already_read: usize,
     /// Write events newly stored.
     pub new_events: usize,
     /// Per account/region: the plan chosen and both plans' estimated costs.
@@ -293,20 +300,27 @@ pub async fn attribute_target(ctx: &PassContext, target: &Target) -> Result<Pass
                 c
             }
         };
-        let fetched = match config {
-            Ok(config) => {
+        let errors = match (config, &scope.cloudtrail.bucket) {
+            (Ok(config), Some(bucket)) => {
+                let reader = trail_reader(&config, scope, bucket);
+                fetch_group_from_bucket(ctx, &reader, &account, &region, &rows, now, &mut report)
+                    .await
+            }
+            (Ok(config), None) => {
                 let lookup = Lookup::new(&config, &account, &region);
                 let result = fetch_group(ctx, &lookup, &rows, now, &mut report).await;
                 report.calls += lookup.calls();
                 report.throttled += lookup.throttled();
-                result
+                result.err().into_iter().collect()
             }
-            Err(e) => Err(e),
+            (Err(e), _) => vec![e],
         };
-        let error = fetched.err();
-        if let Some(e) = &error {
-            report.errors.push(e.clone());
-        }
+        // Each search keeps the first problem, and how many more there were.
+        let error = errors.first().map(|first| match errors.len() {
+            1 => first.clone(),
+            n => format!("{first} (and {} more)", n - 1),
+        });
+        report.errors.extend(errors);
         let store = ctx.store.clone();
         let settings = ctx.settings.clone();
         let (account, region) = (account.clone(), region.clone());
@@ -340,6 +354,149 @@ async fn account_config(
         Some(url) => config.into_builder().endpoint_url(url).build(),
         None => config,
     })
+}
+
+/// A reader of the target's trail bucket with the account's credentials:
+/// the bucket's own region, and path-style addressing when an endpoint is
+/// set (S3-compatible stores and emulators need it).
+fn trail_reader(
+    config: &aws_config::SdkConfig,
+    scope: &AwsScope,
+    bucket: &crate::config::TrailBucket,
+) -> TrailReader {
+    let endpoint = scope
+        .cloudtrail
+        .endpoint_url
+        .as_ref()
+        .or(scope.endpoint_url.as_ref());
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .region(aws_sdk_s3::config::Region::new(bucket.region.clone()))
+            .force_path_style(endpoint.is_some())
+            .build(),
+    );
+    TrailReader::new(
+        client,
+        TrailLocation::new(
+            bucket.bucket.clone(),
+            &bucket.prefix,
+            bucket.organization_id.as_deref(),
+        ),
+        ReadOptions::default(),
+    )
+}
+
+/// Reads the objects of a group's windows from the trail bucket, minus
+/// those read before, storing each object's write events (all of them: a
+/// later window may need those outside this one) and its key in one
+/// transaction as it comes, so a pass holds a few objects' events at a time
+/// and an object is recorded only with its events. No planning: the bucket
+/// has no rate limit and objects read before are skipped. A window read
+/// without a problem is recorded as fetched, up to what has settled.
+/// Returns the problems, each naming the bucket and the key or folder.
+async fn fetch_group_from_bucket(
+    ctx: &PassContext,
+    reader: &TrailReader,
+    account: &str,
+    region: &str,
+    rows: &[AttributionRow],
+    now: DateTime<Utc>,
+    report: &mut PassReport,
+) -> Vec<String> {
+    let location = reader.location();
+    let bucket = location.bucket.clone();
+    let label = format!("s3://{}/{}", location.bucket, location.prefix);
+    let settled = now - ctx.settings.delivery_delay;
+    let mut errors = Vec::new();
+    // Keys handed over in this pass, stored or not: never fetched twice in one
+    // pass (windows' delivery ranges overlap). One that failed to store is
+    // not recorded, so the next pass reads it again.
+    let mut this_pass: HashSet<String> = HashSet::new();
+    for window in plan::union(rows.iter().map(|r| r.window).collect()) {
+        let Some(keys) = reader.key_range(account, region, window) else {
+            continue;
+        };
+        let mut already_read = match read(&ctx.store, {
+            let bucket = bucket.clone();
+            move |r| r.trail_objects_read_in(&bucket, keys.start.as_str()..keys.end.as_str())
+        })
+        .await
+        {
+            Ok(keys) => keys,
+            Err(e) => {
+                errors.push(format!(
+                    "{label}: reading the objects read before failed: {e}"
+                ));
+                continue;
+            }
+        };
+        already_read.extend(this_pass.iter().cloned());
+        // The part of the window that has settled: recorded as fetched.
+        let covered = Window::new(window.start, window.end.min(settled));
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<ObjectEvents>(1);
+        let store_each = async {
+            let (mut stored, mut new, mut in_window) = (0usize, 0usize, 0u64);
+            let mut failed = Vec::new();
+            while let Some(ObjectEvents { object, events }) = receiver.recv().await {
+                let key = object.key.clone();
+                let in_this = events.iter().filter(|e| covered.contains(e.time)).count() as u64;
+                let bucket = bucket.clone();
+                let written = write(&ctx.store, move |w| {
+                    let new = w.store_trail_events(&events)?;
+                    let etag = object.etag.unwrap_or_default();
+                    let records = object.records as u64;
+                    w.record_trail_objects(&bucket, &[(object.key, etag, records)], now)?;
+                    Ok(new)
+                })
+                .await;
+                match written {
+                    Ok(n) => {
+                        stored += 1;
+                        new += n;
+                        in_window += in_this;
+                    }
+                    Err(e) => failed.push(format!(
+                        "storing the events of s3://{}/{key} failed: {e}; it is read again at the next pass",
+                        location.bucket
+                    )),
+                }
+            }
+            (stored, new, in_window, failed)
+        };
+        let (trail_read, (stored, new, in_window, failed)) = tokio::join!(
+            reader.read_each(account, region, window, &already_read, sender),
+            store_each
+        );
+        this_pass.extend(trail_read.objects.iter().map(|o| o.key.clone()));
+        report.objects_read += stored;
+        report.objects_already_read += trail_read.already_read;
+        report.new_events += new;
+        let complete = trail_read.complete() && failed.is_empty();
+        errors.extend(trail_read.errors.iter().map(ToString::to_string));
+        errors.extend(failed);
+        if complete && covered.start <= covered.end {
+            let (account, region, lookup) =
+                (account.to_string(), region.to_string(), label.clone());
+            // GetObject calls: a bucket has no call budget to plan around.
+            let calls = trail_read.objects.len() as u64;
+            let recorded = write(&ctx.store, move |w| {
+                w.record_trail_fetch(&Fetch {
+                    account: &account,
+                    region: &region,
+                    lookup: &lookup,
+                    window: covered,
+                    events: in_window,
+                    calls,
+                    at: now,
+                })
+            })
+            .await;
+            if let Err(e) = recorded {
+                errors.push(format!("{label}: recording the read failed: {e}"));
+            }
+        }
+    }
+    errors
 }
 
 /// Fetches what a group's searches need, within the pass's call budget.
@@ -571,6 +728,17 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, String> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || store.read(f))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+async fn write<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.write(f))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())

@@ -13,7 +13,9 @@
 //! delivery slack]. The pure half ([`day_listings`], [`delivery_time`],
 //! [`decode_log_object`]) says which folders to list and reads an object's
 //! bytes; [`TrailReader::read`] lists, fetches the objects the caller has not
-//! read yet, and returns their write events.
+//! read yet, and returns their write events ([`TrailReader::read_each`]
+//! hands them over object by object, so a caller that stores them as they
+//! come holds a few objects' events, not a whole window's).
 //!
 //! The unit of reading is the object, not the window: a caller records the
 //! keys it read and never fetches them again, so every write event of an
@@ -36,28 +38,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::event::{self, TrailEvent};
+use super::matching::Window;
 use crate::sources::{error_chain, service_error_text};
 
 /// The IAM actions reading a trail bucket needs; `packaging/iam-policy-trail-read.json`
 /// grants exactly these (and `kms:Decrypt` for SSE-KMS encrypted trails).
 pub const IAM_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:ListBucket"];
-
-/// A closed interval of time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeWindow {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-impl TimeWindow {
-    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeWindow {
-        TimeWindow { start, end }
-    }
-
-    pub fn contains(&self, time: DateTime<Utc>) -> bool {
-        self.start <= time && time <= self.end
-    }
-}
 
 /// Where a trail delivers its log objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +109,13 @@ pub fn region_prefix(
 /// the window's first minute (names carry minutes: an object named for that
 /// minute may have been delivered after the window began) to its end plus
 /// the delivery slack.
-pub fn delivery_range(window: TimeWindow, slack: TimeDelta) -> TimeWindow {
+pub fn delivery_range(window: Window, slack: TimeDelta) -> Window {
     let start = window
         .start
         .with_second(0)
         .and_then(|t| t.with_nanosecond(0))
         .unwrap_or(window.start);
-    TimeWindow {
+    Window {
         start,
         end: window.end + slack,
     }
@@ -152,7 +138,7 @@ pub fn day_listings(
     organization_id: Option<&str>,
     account: &str,
     region: &str,
-    window: TimeWindow,
+    window: Window,
     slack: TimeDelta,
 ) -> Vec<DayListing> {
     let range = delivery_range(window, slack);
@@ -181,6 +167,16 @@ pub fn day_listings(
         day = d.succ_opt();
     }
     out
+}
+
+/// The keys under `days` (a read's [`day_listings`]) lie in this range
+/// (pure): a caller loads only these of the keys it has read, not a whole
+/// bucket's history. `None` for no days.
+pub fn key_range(days: &[DayListing]) -> Option<std::ops::Range<String>> {
+    let first = days.first()?.prefix.clone();
+    // Every key under `…/DD/` sorts before `…/DD0`: `0` follows `/`.
+    let last = format!("{}0", days.last()?.prefix.trim_end_matches('/'));
+    Some(first..last)
 }
 
 /// The delivery time in a log object's key
@@ -493,7 +489,7 @@ impl TrailRead {
     }
 
     /// The events of `window`.
-    pub fn events_in(&self, window: TimeWindow) -> impl Iterator<Item = &TrailEvent> {
+    pub fn events_in(&self, window: Window) -> impl Iterator<Item = &TrailEvent> {
         self.events.iter().filter(move |e| window.contains(e.time))
     }
 
@@ -501,6 +497,14 @@ impl TrailRead {
     pub fn json_bytes(&self) -> u64 {
         self.objects.iter().map(|o| o.json_bytes).sum()
     }
+}
+
+/// One object read and its write events, as [`TrailReader::read_each`]
+/// hands them over.
+#[derive(Debug)]
+pub struct ObjectEvents {
+    pub object: ObjectRead,
+    pub events: Vec<TrailEvent>,
 }
 
 /// A listed object to fetch.
@@ -544,8 +548,40 @@ impl TrailReader {
         &self,
         account: &str,
         region: &str,
-        window: TimeWindow,
+        window: Window,
         already_read: &HashSet<String>,
+    ) -> TrailRead {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(self.options.concurrency.max(1));
+        let collect = async move {
+            let mut events = Vec::new();
+            while let Some(object) = receiver.recv().await {
+                let ObjectEvents { events: some, .. } = object;
+                events.extend(some);
+            }
+            events
+        };
+        let (mut read, events) = tokio::join!(
+            self.read_each(account, region, window, already_read, sender),
+            collect
+        );
+        read.events = events;
+        finish(&mut read);
+        read
+    }
+
+    /// [`TrailReader::read`], handing each object's write events to `each`
+    /// as soon as the object is read instead of keeping them all: at most
+    /// `concurrency` objects are held, plus the channel's. The objects'
+    /// events are not deduplicated across objects (the receiver keeps events
+    /// by id), and the result holds no events; its `objects` are those handed
+    /// over. Stops reading when the receiver is dropped.
+    pub async fn read_each(
+        &self,
+        account: &str,
+        region: &str,
+        window: Window,
+        already_read: &HashSet<String>,
+        each: tokio::sync::mpsc::Sender<ObjectEvents>,
     ) -> TrailRead {
         let slack = self.options.delivery_slack;
         let range = delivery_range(window, slack);
@@ -569,16 +605,33 @@ impl TrailReader {
             read.already_read += usize::from(known);
             !known
         });
-        self.fetch_all(wanted, &mut read).await;
+        self.fetch_all(wanted, &mut read, &each).await;
         finish(&mut read);
         read
+    }
+
+    /// The range of the keys a read of `window` can fetch ([`key_range`]).
+    pub fn key_range(
+        &self,
+        account: &str,
+        region: &str,
+        window: Window,
+    ) -> Option<std::ops::Range<String>> {
+        key_range(&day_listings(
+            &self.location.prefix,
+            self.location.organization_id.as_deref(),
+            account,
+            region,
+            window,
+            self.options.delivery_slack,
+        ))
     }
 
     /// Lists one day folder's objects delivered in `range` into `out`.
     async fn list_day(
         &self,
         day: &DayListing,
-        range: TimeWindow,
+        range: Window,
         out: &mut Vec<Listed>,
         read: &mut TrailRead,
     ) -> Result<(), TrailError> {
@@ -630,8 +683,14 @@ impl TrailReader {
         }
     }
 
-    /// Fetches and decodes `wanted`, `concurrency` at a time.
-    async fn fetch_all(&self, wanted: Vec<Listed>, read: &mut TrailRead) {
+    /// Fetches and decodes `wanted`, `concurrency` at a time, and hands each
+    /// object's events to `each`.
+    async fn fetch_all(
+        &self,
+        wanted: Vec<Listed>,
+        read: &mut TrailRead,
+        each: &tokio::sync::mpsc::Sender<ObjectEvents>,
+    ) {
         let mut tasks = tokio::task::JoinSet::new();
         let mut keys = HashMap::new();
         let mut queue = wanted.into_iter();
@@ -652,8 +711,14 @@ impl TrailReader {
             };
             match joined {
                 Ok((_, Ok((object, events)))) => {
-                    read.objects.push(object);
-                    read.events.extend(events);
+                    let handed = object.clone();
+                    // Waits while the receiver is behind: no more objects
+                    // are fetched meanwhile, which bounds what is held.
+                    if each.send(ObjectEvents { object, events }).await.is_err() {
+                        tasks.abort_all();
+                        return;
+                    }
+                    read.objects.push(handed);
                 }
                 Ok((_, Err(error))) => read.errors.push(error),
                 Err(failure) => read.errors.push(TrailError {
@@ -839,7 +904,7 @@ mod tests {
 
     #[test]
     fn a_window_lists_its_days_plus_the_delivery_slack() {
-        let window = TimeWindow::new(at(2023, 7, 10, 11, 45, 30), at(2023, 7, 10, 23, 30, 0));
+        let window = Window::new(at(2023, 7, 10, 11, 45, 30), at(2023, 7, 10, 23, 30, 0));
         let days = day_listings(
             "",
             None,
@@ -885,7 +950,7 @@ mod tests {
                 < after
         );
 
-        let short = TimeWindow::new(at(2023, 7, 10, 11, 0, 0), at(2023, 7, 10, 12, 0, 0));
+        let short = Window::new(at(2023, 7, 10, 11, 0, 0), at(2023, 7, 10, 12, 0, 0));
         let org = day_listings(
             "/trails/",
             Some("o-exampleorgid"),
@@ -900,7 +965,7 @@ mod tests {
             "trails/AWSLogs/o-exampleorgid/111111111111/CloudTrail/eu-west-1/2023/07/10/"
         );
         // Across a month end, and a window that ends before it starts.
-        let month_end = TimeWindow::new(at(2023, 6, 30, 0, 0, 0), at(2023, 6, 30, 23, 50, 0));
+        let month_end = Window::new(at(2023, 6, 30, 0, 0, 0), at(2023, 6, 30, 23, 50, 0));
         let days: Vec<_> = day_listings("p", None, "1", "r", month_end, TimeDelta::minutes(15))
             .into_iter()
             .map(|d| (d.prefix, d.start_after.is_some()))
@@ -912,13 +977,36 @@ mod tests {
                 ("p/AWSLogs/1/CloudTrail/r/2023/07/01/".to_string(), false)
             ]
         );
-        let backwards = TimeWindow::new(at(2023, 7, 10, 12, 0, 0), at(2023, 7, 10, 10, 0, 0));
+        let backwards = Window::new(at(2023, 7, 10, 12, 0, 0), at(2023, 7, 10, 10, 0, 0));
         assert!(day_listings("", None, "1", "r", backwards, TimeDelta::zero()).is_empty());
     }
 
     #[test]
+    fn the_key_range_holds_exactly_the_day_folders_read() {
+        let window = Window::new(at(2023, 7, 10, 23, 30, 0), at(2023, 7, 10, 23, 40, 0));
+        let days = day_listings("t", None, "1", "r", window, TimeDelta::hours(1));
+        let range = key_range(&days).unwrap();
+        let key =
+            |day: &str| format!("t/AWSLogs/1/CloudTrail/r/2023/07/{day}/1_CloudTrail_r_x.json.gz");
+        for inside in [key("10"), key("11")] {
+            assert!(range.contains(&inside), "{inside}");
+        }
+        for outside in [
+            key("09"),
+            key("12"),
+            "t/AWSLogs/1/CloudTrail/r/2023/07/1".to_string(),
+            "t/AWSLogs/1/CloudTrail/r/2023/07/110".to_string(),
+            "t/AWSLogs/1/CloudTrail/s/2023/07/10/1_CloudTrail_s_x.json.gz".to_string(),
+            "t/AWSLogs/2/CloudTrail/r/2023/07/10/2_CloudTrail_r_x.json.gz".to_string(),
+        ] {
+            assert!(!range.contains(&outside), "{outside}");
+        }
+        assert_eq!(key_range(&[]), None);
+    }
+
+    #[test]
     fn the_delivery_range_starts_at_the_window_minute() {
-        let window = TimeWindow::new(at(2023, 7, 10, 11, 45, 59), at(2023, 7, 10, 12, 0, 0));
+        let window = Window::new(at(2023, 7, 10, 11, 45, 59), at(2023, 7, 10, 12, 0, 0));
         let range = delivery_range(window, TimeDelta::minutes(30));
         assert_eq!(range.start, at(2023, 7, 10, 11, 45, 0));
         assert_eq!(range.end, at(2023, 7, 10, 12, 30, 0));

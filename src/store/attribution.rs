@@ -246,6 +246,20 @@ impl Reader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The keys of trail objects already read from `bucket` within `keys`
+    /// (a read's key range: `trail_s3::key_range`).
+    pub fn trail_objects_read_in(
+        &self,
+        bucket: &str,
+        keys: std::ops::Range<&str>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key FROM trail_objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3",
+        )?;
+        let rows = stmt.query_map(params![bucket, keys.start, keys.end], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One finding's attribution search, if it has one.
     pub fn attribution(&self, finding_id: &str) -> Result<Option<AttributionRow>, StoreError> {
         let sql = format!("SELECT {ATTRIBUTION_COLUMNS} FROM attributions WHERE finding_id = ?1");

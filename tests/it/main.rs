@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test module links once.
 
 mod attribution;
+mod attribution_trail;
 mod aws_compute;
 mod aws_elb;
 mod aws_iam;

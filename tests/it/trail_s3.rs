@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use driftd::attribution::matching::Window;
 use driftd::attribution::trail_s3::{
-    ReadOptions, TimeWindow, TrailErrorKind, TrailLocation, TrailRead, TrailReader,
+    ReadOptions, TrailErrorKind, TrailLocation, TrailRead, TrailReader,
 };
 use serde_json::Value;
 
@@ -69,7 +70,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 /// An independent count: (records, write events, write events whose time is
 /// in `window`), with a full `serde_json::Value` parse and the documented
 /// rule (`readOnly` false; without `readOnly`, a name that is not a read).
-fn count(json: &[u8], window: Option<TimeWindow>) -> (usize, usize, usize) {
+fn count(json: &[u8], window: Option<Window>) -> (usize, usize, usize) {
     let file: Value = serde_json::from_slice(json).unwrap();
     let records = file["Records"].as_array().unwrap();
     let writes: Vec<&Value> = records
@@ -232,7 +233,7 @@ async fn a_window_fetches_only_the_objects_delivered_in_it_plus_the_slack() {
     );
     put(&s3, "audit-trail", &yesterday, files[3].gzip()).await;
 
-    let window = TimeWindow::new(at(12, 0), at(12, 10));
+    let window = Window::new(at(12, 0), at(12, 10));
     let slack = TimeDelta::minutes(15);
     // Through the proxy, which logs every request.
     let proxy = FaultProxy::start(&moto.endpoint_url());
@@ -287,7 +288,7 @@ async fn a_second_read_with_the_keys_read_fetches_only_what_was_delivered_since(
     let location = TrailLocation::new("audit-trail", "cloudtrail/", None);
     let (moto, files) = corpus_trail(&location).await;
     let reader = reader(moto.s3_client().await, &location, TimeDelta::hours(1));
-    let window = TimeWindow::new(at(11, 40), at(12, 30));
+    let window = Window::new(at(11, 40), at(12, 30));
 
     let first = reader
         .read(ACCOUNT, "us-east-1", window, &HashSet::new())
@@ -352,7 +353,7 @@ async fn an_organisation_trail_is_read_under_its_organisation_folder() {
     put(&s3, "org-trail", &account_layout, gz.clone()).await;
 
     let reader = reader(moto.s3_client().await, &org, TimeDelta::hours(1));
-    let window = TimeWindow::new(
+    let window = Window::new(
         Utc.with_ymd_and_hms(2017, 12, 11, 15, 0, 0).unwrap(),
         Utc.with_ymd_and_hms(2017, 12, 11, 15, 5, 0).unwrap(),
     );
@@ -371,7 +372,7 @@ async fn an_organisation_trail_is_read_under_its_organisation_folder() {
     assert_eq!(read.events[0].name, "AssumeRole");
     assert_eq!(read.events[0].read_only, None);
 
-    let day = TimeWindow::new(at(0, 0), at(23, 59));
+    let day = Window::new(at(0, 0), at(23, 59));
     let read = reader
         .read(ACCOUNT, "us-east-1", day, &HashSet::new())
         .await;
@@ -412,7 +413,7 @@ async fn a_corrupt_object_is_reported_by_key_and_the_others_are_read() {
     .await;
 
     let reader = reader(moto.s3_client().await, &location, TimeDelta::hours(1));
-    let window = TimeWindow::new(at(12, 0), at(12, 30));
+    let window = Window::new(at(12, 0), at(12, 30));
     let read = reader
         .read(ACCOUNT, "us-east-1", window, &HashSet::new())
         .await;
@@ -476,7 +477,7 @@ async fn a_denied_object_or_listing_names_the_permission_the_bucket_and_the_key(
     );
     let client = client_through(&moto, &proxy).await;
     let reader = reader(client, &location, TimeDelta::hours(1));
-    let window = TimeWindow::new(at(11, 55), at(12, 5));
+    let window = Window::new(at(11, 55), at(12, 5));
 
     let read = reader
         .read(ACCOUNT, "us-east-1", window, &HashSet::new())
