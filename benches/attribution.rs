@@ -53,7 +53,10 @@ fn main() {
     let wall = |calls: u64| calls as f64 * CALL_SPACING.as_secs_f64();
     println!("attribution plan: {FINDINGS} findings, 1 h window, {EVENTS} write events");
     println!("  per-resource lookups: {} calls", known.lookup_calls);
-    println!("  one sweep:            {} calls", known.sweep_calls.unwrap());
+    println!(
+        "  one sweep:            {} calls",
+        known.sweep_calls.unwrap()
+    );
     println!("  minimum possible:     {minimum} calls");
     println!(
         "  chosen (rate known):  {:?}, {} calls, {:.0} s at {} ms a call ({:.0} s at exactly 2/s)",
