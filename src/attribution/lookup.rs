@@ -282,8 +282,8 @@ impl Lookup {
                 .and_then(|raw| TrailEvent::from_record(raw).map_err(|err| err.to_string()));
             match parsed {
                 Ok(mut event) => {
-                    // Records of global services name their own region;
-                    // file them where they were looked up.
+                    // A record without recipientAccountId or userIdentity
+                    // account is filed under the account it was looked up in.
                     if event.account.is_empty() {
                         event.account = self.account.clone();
                     }

@@ -16,7 +16,7 @@ use super::plan::{self, Choice, Need, SWEEP};
 use super::table;
 use super::trail_s3::{ObjectEvents, ReadOptions, TrailLocation, TrailReader};
 use crate::config::{AttributionSettings, AwsScope, Target};
-use crate::findings::{Finding, Kind};
+use crate::findings::Finding;
 use crate::model::Resource;
 use crate::store::{
     AttributionCandidate, AttributionRow, AttributionStatus, Fetch, FindingLookup, Store,
@@ -167,14 +167,15 @@ fn place(
         }
         Some((parts.next()?.to_string(), parts.next()?.to_string()))
     });
-    let arn = desired
-        .or(live)
-        .and_then(|r| r.aliases.arn.as_deref())
-        .filter(|a| a.starts_with("arn:"));
+    // Else what the resource itself says: its ARN, `region`, availability zone.
+    let (arn_account, stated_region) = live
+        .or(desired)
+        .map(|r| crate::diff::place_of(r, attributes))
+        .unwrap_or_default();
     let account = from_origin
         .as_ref()
         .map(|(a, _)| a.clone())
-        .or_else(|| arn.and_then(crate::aws::arn_account).map(str::to_string))
+        .or_else(|| arn_account.map(str::to_string))
         .unwrap_or(first_account);
     let region = if global {
         // Global services record their events in us-east-1.
@@ -183,23 +184,7 @@ fn place(
         from_origin
             .map(|(_, r)| r)
             .filter(|r| r != crate::live::GLOBAL)
-            .or_else(|| arn.and_then(crate::aws::arn_region).map(str::to_string))
-            .or_else(|| {
-                attributes
-                    .get("region")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .or_else(|| {
-                attributes
-                    .get("availability_zone")
-                    .and_then(Value::as_str)
-                    .map(|z| {
-                        z.trim_end_matches(|c: char| c.is_ascii_lowercase())
-                            .to_string()
-                    })
-            })
-            .filter(|r| !r.is_empty())
+            .or(stated_region)
             .unwrap_or(first_region)
     };
     Place { account, region }
@@ -514,13 +499,10 @@ async fn fetch_group(
             window: r.window,
         })
         .collect();
-    let Some(span) = plan::union(needs.iter().map(|n| n.window).collect())
-        .into_iter()
-        .reduce(|a, b| Window {
-            start: a.start.min(b.start),
-            end: a.end.max(b.end),
-        })
-    else {
+    let Some(span) = needs.iter().map(|n| n.window).reduce(|a, b| Window {
+        start: a.start.min(b.start),
+        end: a.end.max(b.end),
+    }) else {
         return Ok(());
     };
     // Events newer than this may still be on their way: fetched, not settled.
@@ -817,16 +799,4 @@ fn join_group(
         w.save_attribution(&row)?;
     }
     Ok(outcome)
-}
-
-/// Whether a finding kind can ever be explained by the table (for output).
-pub fn explainable(kind: Kind, resource_type: &str) -> bool {
-    table::rules_for(resource_type).any(|r| {
-        matches!(
-            (r.effect, kind),
-            (table::Effect::Create, Kind::Unmanaged)
-                | (table::Effect::Delete, Kind::Missing)
-                | (table::Effect::Modify(_), Kind::Changed)
-        )
-    })
 }

@@ -430,7 +430,7 @@ fn listing_complete(
 /// The account and region of a regional resource, as far as its state tells:
 /// its ARN, else a `region` attribute (S3 buckets since provider 5), else its
 /// availability zone.
-fn place_of<'a>(d: &'a Resource, value: &Value) -> (Option<&'a str>, Option<String>) {
+pub(crate) fn place_of<'a>(d: &'a Resource, value: &Value) -> (Option<&'a str>, Option<String>) {
     let arn = d.aliases.arn.as_deref().filter(|a| is_arn(a));
     let account = arn.and_then(arn_account);
     if let Some(region) = arn.and_then(arn_region) {

@@ -237,15 +237,6 @@ impl Reader<'_> {
         Ok((seconds >= 600).then(|| events as f64 * 3600.0 / seconds as f64))
     }
 
-    /// The keys of trail objects already read from `bucket`.
-    pub fn trail_objects_read(&self, bucket: &str) -> Result<HashSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT key FROM trail_objects WHERE bucket = ?1")?;
-        let rows = stmt.query_map([bucket], |row| row.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// The keys of trail objects already read from `bucket` within `keys`
     /// (a read's key range: `trail_s3::key_range`).
     pub fn trail_objects_read_in(
