@@ -97,12 +97,15 @@ pub(super) fn prune(config_path: &Path, format: Format) -> anyhow::Result<ExitCo
                 out,
                 "pruned, keeping the newest {} scans of each target: {} scans deleted, {} older \
                  scans kept for their finding events without their snapshots, {} snapshots and \
-                 {} resource versions deleted, in {} transactions (longest {:.1} ms, all {:.1} ms)",
+                 {} resource versions deleted, {} CloudTrail events older than {} days, in {} \
+                 transactions (longest {:.1} ms, all {:.1} ms)",
                 config.retention.keep_scans,
                 total.scans_deleted,
                 total.scans_thinned,
                 total.snapshots_deleted,
                 total.versions_deleted,
+                total.trail_events_deleted,
+                config.retention.trail_days,
                 total.transactions,
                 total.longest_transaction.as_secs_f64() * 1000.0,
                 total.elapsed.as_secs_f64() * 1000.0,

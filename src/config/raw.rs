@@ -72,6 +72,9 @@ pub(crate) struct RawAttribution {
 pub(crate) struct RawRetention {
     /// Per target, the newest scans kept in full; default 1000, 1 to 1,000,000.
     pub keep_scans: Option<Spanned<i64>>,
+    /// Days of CloudTrail events and fetch records kept (evidence stays with
+    /// its finding); default 100, 7 to 3650.
+    pub trail_days: Option<Spanned<i64>>,
 }
 
 /// `[aws]`.

@@ -976,8 +976,10 @@ impl Checker<'_> {
             return defaults;
         };
         let keep_scans = self.in_range(&raw.keep_scans, 1, 1_000_000, "keep_scans = 1000");
+        let trail_days = self.in_range(&raw.trail_days, 7, 3650, "trail_days = 100");
         RetentionPolicy {
             keep_scans: keep_scans.map_or(defaults.keep_scans, |v| v as u32),
+            trail_days: trail_days.map_or(defaults.trail_days, |v| v as u32),
             ..defaults
         }
     }

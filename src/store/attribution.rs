@@ -443,6 +443,41 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Forgets CloudTrail data older than `horizon`, at most `limit` events
+    /// per call: events no evidence names, fetched spans that end before it
+    /// (spans that straddle it now start at it, so what they claim to cover
+    /// is still in the store), and the record of trail objects read before
+    /// it (a window reaching back that far reads them again). Returns
+    /// `(events, spans, objects)` removed; call until `events < limit`.
+    pub fn prune_trail(
+        &self,
+        horizon: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(u64, u64, u64), StoreError> {
+        let horizon = time_to_sql(horizon);
+        let events = self.conn.execute(
+            "DELETE FROM trail_events WHERE event_id IN (
+                 SELECT t.event_id FROM trail_events t
+                 WHERE t.event_time < ?1
+                   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.event_id = t.event_id)
+                 LIMIT ?2)",
+            params![horizon, limit],
+        )?;
+        let spans = self.conn.execute(
+            "DELETE FROM trail_fetched WHERE span_end < ?1",
+            params![horizon],
+        )?;
+        self.conn.execute(
+            "UPDATE trail_fetched SET span_start = ?1 WHERE span_start < ?1",
+            params![horizon],
+        )?;
+        let objects = self.conn.execute(
+            "DELETE FROM trail_objects WHERE read_at < ?1",
+            params![horizon],
+        )?;
+        Ok((events as u64, spans as u64, objects as u64))
+    }
+
     /// Creates or replaces a finding's attribution search.
     pub fn save_attribution(&self, row: &AttributionRow) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(

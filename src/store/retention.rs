@@ -30,6 +30,10 @@ pub struct RetentionPolicy {
     pub keep_scans: u32,
     /// Rows deleted per write transaction.
     pub batch_rows: u32,
+    /// Days of CloudTrail events, fetched spans and trail objects kept
+    /// (events that are evidence for a finding stay as long as it does).
+    /// LookupEvents reaches back 90 days, so the default is a little more.
+    pub trail_days: u32,
 }
 
 impl Default for RetentionPolicy {
@@ -38,6 +42,7 @@ impl Default for RetentionPolicy {
         RetentionPolicy {
             keep_scans: 1_000,
             batch_rows: 2_000,
+            trail_days: 100,
         }
     }
 }
@@ -54,6 +59,10 @@ pub struct PruneStats {
     pub scan_snapshots_deleted: u64,
     pub snapshots_deleted: u64,
     pub versions_deleted: u64,
+    /// CloudTrail events older than `trail_days` that no evidence names.
+    pub trail_events_deleted: u64,
+    /// Fetched spans and trail object records older than `trail_days`.
+    pub trail_records_deleted: u64,
     /// Write transactions the prune took.
     pub transactions: u64,
     /// The longest of them: how long a scan could have waited for the prune.
@@ -76,6 +85,8 @@ impl PruneStats {
             + self.scan_snapshots_deleted
             + self.snapshots_deleted
             + self.versions_deleted
+            + self.trail_events_deleted
+            + self.trail_records_deleted
             > 0
     }
 }
@@ -416,6 +427,18 @@ impl Store {
                 break;
             }
         }
+
+        let horizon = chrono::Utc::now() - chrono::Duration::days(i64::from(policy.trail_days));
+        loop {
+            let t = Instant::now();
+            let (events, spans, objects) = self.write(|w| w.prune_trail(horizon, batch))?;
+            timed(&mut stats, t.elapsed());
+            stats.trail_events_deleted += events;
+            stats.trail_records_deleted += spans + objects;
+            if events < u64::from(batch) {
+                break;
+            }
+        }
         stats.elapsed = started.elapsed();
         if stats.removed_anything() {
             tracing::info!(
@@ -423,6 +446,7 @@ impl Store {
                 scans_thinned = stats.scans_thinned,
                 snapshots_deleted = stats.snapshots_deleted,
                 versions_deleted = stats.versions_deleted,
+                trail_events_deleted = stats.trail_events_deleted,
                 longest_transaction_ms = stats.longest_transaction.as_millis() as u64,
                 "pruned the store"
             );

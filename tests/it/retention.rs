@@ -167,6 +167,7 @@ fn policy(keep_scans: u32) -> RetentionPolicy {
     RetentionPolicy {
         keep_scans,
         batch_rows: 7,
+        ..RetentionPolicy::default()
     }
 }
 
@@ -388,5 +389,101 @@ fn with_retention_the_database_stops_growing() {
         steady.iter().map(|u| u.0).max().unwrap(),
     );
     assert!(max <= min + min / 4, "pages in use keep growing: {used:?}");
+    assert_consistent(&h.store, &conn);
+}
+
+/// CloudTrail data older than `trail_days` goes, except the events a
+/// finding's evidence names; a fetched span that straddles the horizon is
+/// cut at it, so it never claims events the store no longer has.
+#[test]
+fn old_trail_events_go_unless_they_are_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("driftd.db");
+    let mut h = History::new(&path, 1);
+    let scan = h.scan(ScanStatus::Complete);
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let d = hash_of(&resource("s3://b/net.tfstate", 0, 0));
+    finding_event(&conn, scan, "opened", "000000000000000a", d, d);
+
+    let now = Utc::now();
+    let days_ago = |d: i64| {
+        (now - chrono::Duration::days(d))
+            .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+            .to_string()
+    };
+    for (i, age) in [200, 150, 120, 101, 99, 10].into_iter().enumerate() {
+        conn.execute(
+            "INSERT INTO trail_events (event_id, account, region, event_time, event_source, event_name, raw)
+             VALUES (?1, '111111111111', 'eu-west-1', ?2, 'ec2.amazonaws.com', 'CreateTags', x'00')",
+            params![format!("e{i}-{age}"), days_ago(age)],
+        )
+        .unwrap();
+    }
+    // The 150-day-old event explains the finding: it stays.
+    conn.execute(
+        "INSERT INTO evidence (finding_id, event_id, ordinal, explains) VALUES ('000000000000000a', 'e1-150', 0, 1)",
+        [],
+    )
+    .unwrap();
+    for (lookup, start, end) in [("*", 130, 110), ("*", 110, 5), ("sg-1", 20, 5)] {
+        conn.execute(
+            "INSERT INTO trail_fetched (account, region, lookup, span_start, span_end, events, calls, fetched_at)
+             VALUES ('111111111111', 'eu-west-1', ?1, ?2, ?3, 0, 1, ?3)",
+            params![lookup, days_ago(start), days_ago(end)],
+        )
+        .unwrap();
+    }
+    for (key, age) in [("old.json.gz", 101), ("new.json.gz", 99)] {
+        conn.execute(
+            "INSERT INTO trail_objects (bucket, key, etag, read_at, records) VALUES ('trail', ?1, 'x', ?2, 1)",
+            params![key, days_ago(age)],
+        )
+        .unwrap();
+    }
+
+    let policy = RetentionPolicy {
+        batch_rows: 2,
+        trail_days: 100,
+        ..RetentionPolicy::default()
+    };
+    let stats = h.store.prune(&policy).unwrap();
+    assert_eq!(stats.trail_events_deleted, 3, "{stats:?}");
+    assert_eq!(
+        stats.trail_records_deleted, 2,
+        "one span, one object: {stats:?}"
+    );
+
+    let ids: Vec<String> = conn
+        .prepare("SELECT event_id FROM trail_events ORDER BY event_time")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids, ["e1-150", "e4-99", "e5-10"]);
+    let horizon = days_ago(100);
+    let spans: Vec<(String, String)> = conn
+        .prepare("SELECT lookup, span_start FROM trail_fetched ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    // Cut at the horizon (computed a moment after ours).
+    assert!(
+        spans[0].1 >= horizon && spans[0].1 < days_ago(99),
+        "{spans:?}"
+    );
+    assert_eq!(spans[1].1, days_ago(20));
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM trail_objects WHERE key = 'new.json.gz'"
+        ),
+        1
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM trail_objects"), 1);
     assert_consistent(&h.store, &conn);
 }
