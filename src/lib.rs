@@ -15,6 +15,7 @@ pub mod graph;
 pub mod ignore;
 pub mod live;
 pub mod model;
+pub mod notify;
 mod output;
 pub mod progress;
 pub mod scan;

@@ -30,6 +30,197 @@ pub struct Config {
     pub retention: crate::store::RetentionPolicy,
     /// `[attribution]`.
     pub attribution: AttributionSettings,
+    /// `[policy]`: each finding's tier.
+    pub policy: PolicyConfig,
+    /// `[[channel]]`, in file order.
+    pub channels: Vec<ChannelConfig>,
+    /// `[[route]]`, in file order.
+    pub routes: Vec<RouteConfig>,
+    /// `[notify]`.
+    pub notify: NotifySettings,
+}
+
+/// `[policy]`: the tier rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    /// The tier when no rule matches.
+    pub default_tier: u8,
+    /// Raise the tier by one when more resources than this depend on the
+    /// drifted one; `None`: never.
+    pub raise_at_dependents: Option<usize>,
+    pub rules: Vec<TierRule>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            default_tier: 1,
+            raise_at_dependents: Some(25),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// One `[[policy.rule]]`: every condition given must hold; empty lists hold always.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierRule {
+    pub name: String,
+    pub tier: u8,
+    pub targets: Vec<crate::ignore::Glob>,
+    pub environments: Vec<crate::ignore::Glob>,
+    pub resource_types: Vec<crate::ignore::Glob>,
+    pub attributes: Vec<crate::ignore::AttrPattern>,
+    pub tags: std::collections::BTreeMap<String, crate::ignore::Glob>,
+    pub kinds: Vec<crate::findings::Kind>,
+    /// `console`, `cli`, `sdk`, `iac`, `aws_service`, `unknown`.
+    pub actors: Vec<String>,
+    /// Security signals (`open_to_world`, ...); `any` matches any of them.
+    pub security: Vec<String>,
+}
+
+/// One `[[channel]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub kind: ChannelKind,
+    /// Deliveries per second at most.
+    pub rate_per_second: f64,
+    /// How long one delivery may take.
+    pub timeout: std::time::Duration,
+}
+
+/// A channel's API and what it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelKind {
+    /// An incoming webhook, or a bot token and channel (chat.postMessage and
+    /// chat.update), or both (the bot is used).
+    Slack {
+        webhook_url: Option<SecretRef>,
+        token: Option<SecretRef>,
+        channel: Option<String>,
+        /// The Web API base, `https://slack.com/api`.
+        api_url: String,
+    },
+    /// A Teams Workflows webhook taking an Adaptive Card.
+    Teams { webhook_url: SecretRef },
+    /// PagerDuty Events API v2.
+    PagerDuty {
+        routing_key: SecretRef,
+        events_url: String,
+    },
+    /// SMTP.
+    Email(EmailChannel),
+    /// A generic JSON webhook, signed when `secret` is set.
+    Webhook {
+        url: SecretOrPlain,
+        secret: Option<SecretRef>,
+    },
+}
+
+impl ChannelKind {
+    /// The name `type` takes in config.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Teams { .. } => "teams",
+            ChannelKind::PagerDuty { .. } => "pagerduty",
+            ChannelKind::Email(_) => "email",
+            ChannelKind::Webhook { .. } => "webhook",
+        }
+    }
+}
+
+/// An SMTP channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailChannel {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Extra CA certificates (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+    /// No TLS: only allowed to a loopback server (a local relay).
+    None,
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteConfig {
+    pub name: String,
+    /// Tiers it takes; empty: all.
+    pub tiers: Vec<u8>,
+    pub targets: Vec<crate::ignore::Glob>,
+    pub environments: Vec<crate::ignore::Glob>,
+    pub kinds: Vec<crate::findings::Kind>,
+    /// `[[channel]]` names.
+    pub channels: Vec<String>,
+    /// The same message about the same finding is not sent to a channel
+    /// twice within this.
+    pub dedup: chrono::Duration,
+    pub quiet_hours: Option<QuietHours>,
+    /// IANA zone of quiet hours and daily digests.
+    pub timezone: String,
+    pub digest: Option<DigestEvery>,
+    pub escalation: Option<Escalation>,
+}
+
+/// Hours in which messages below tier 3 wait, in the route's time zone;
+/// `from > to` spans midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub from: chrono::NaiveTime,
+    pub to: chrono::NaiveTime,
+}
+
+/// How often a route's digest goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestEvery {
+    Hourly,
+    /// Every day at this hour, in the route's time zone.
+    Daily { hour: u32 },
+}
+
+/// Where an unacknowledged tier-3 finding goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    pub after: chrono::Duration,
+    pub to: Vec<String>,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifySettings {
+    /// Base URL of the report pages, without a trailing `/`.
+    pub report_url: Option<String>,
+    /// How long a new finding below tier 3 waits for its actor.
+    pub wait_for_actor: chrono::Duration,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// Channels told about dead-lettered deliveries.
+    pub dead_letter_to: Vec<String>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            report_url: None,
+            wait_for_actor: chrono::Duration::minutes(10),
+            max_attempts: 10,
+            dead_letter_to: Vec::new(),
+        }
+    }
 }
 
 /// When a drift becomes a finding people see (`[findings]`).

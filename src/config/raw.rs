@@ -36,6 +36,151 @@ pub(crate) struct RawConfig {
     pub retention: Option<Spanned<RawRetention>>,
     /// `[attribution]`: how driftd finds who caused a drift. Optional.
     pub attribution: Option<Spanned<RawAttribution>>,
+    /// `[policy]` and `[[policy.rule]]`: each finding's tier. Optional.
+    pub policy: Option<Spanned<RawPolicy>>,
+    /// `[[channel]]`: where messages can go (Slack, Teams, PagerDuty, email, webhook).
+    pub channel: Option<Vec<Spanned<RawChannel>>>,
+    /// `[[route]]`: which findings go to which channels, and when.
+    pub route: Option<Vec<Spanned<RawRoute>>>,
+    /// `[notify]`: delivery settings for every channel. Optional.
+    pub notify: Option<Spanned<RawNotify>>,
+}
+
+/// `[policy]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawPolicy {
+    /// The tier of a finding no rule matches; default 1.
+    pub default_tier: Option<Spanned<i64>>,
+    /// Raise a finding's tier by one when more resources than this depend on
+    /// the drifted one (transitively); default 25, 1 to 1,000,000; 0 never raises.
+    pub raise_at_dependents: Option<Spanned<i64>>,
+    /// `[[policy.rule]]`: the highest tier of the rules a finding matches wins.
+    pub rule: Option<Vec<Spanned<RawTierRule>>>,
+}
+
+/// `[[policy.rule]]`: every given condition must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawTierRule {
+    /// How `findings show` names the rule. Required, unique.
+    pub name: Option<Spanned<String>>,
+    /// 1 inform, 2 propose, 3 advise and page. Required.
+    pub tier: Option<Spanned<i64>>,
+    /// Globs over target names.
+    pub targets: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Globs over target environments.
+    pub environments: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Globs over resource types.
+    pub resource_types: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Attribute path patterns; one changed path must match one.
+    pub attributes: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Tags the resource must carry: name = value glob.
+    pub tags: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Drift kinds: changed, unmanaged, missing.
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
+    /// How the change was made: console, cli, sdk, iac, aws_service, unknown.
+    pub actors: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Security-relevant content: open_to_world, wildcard_action,
+    /// wildcard_principal, encryption_off, versioning_off, logging_stopped,
+    /// public_access, or any.
+    pub security: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `[[channel]]`: one flat table; `type` says which fields apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawChannel {
+    /// How routes name it. Required, unique.
+    pub name: Option<Spanned<String>>,
+    /// slack, teams, pagerduty, email or webhook. Required.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// slack, teams: the incoming webhook / Workflows URL (a secret reference).
+    pub webhook_url: Option<Spanned<RawSecret>>,
+    /// slack: a bot token (chat.postMessage + chat.update), with `channel`.
+    pub token: Option<Spanned<RawSecret>>,
+    /// slack: the channel id the bot posts to.
+    pub channel: Option<Spanned<String>>,
+    /// slack: the Web API base (default https://slack.com/api).
+    pub api_url: Option<Spanned<String>>,
+    /// pagerduty: the integration's routing key (a secret reference).
+    pub routing_key: Option<Spanned<RawSecret>>,
+    /// pagerduty: the Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue).
+    pub events_url: Option<Spanned<String>>,
+    /// webhook: where to POST (plain, or a secret reference when it carries one).
+    pub url: Option<Spanned<RawSecret>>,
+    /// webhook: the shared secret for the HMAC-SHA256 signature.
+    pub secret: Option<Spanned<RawSecret>>,
+    /// email: the SMTP server's host name.
+    pub host: Option<Spanned<String>>,
+    /// email: the SMTP port (default 587 with starttls, 465 with tls, 25 with none).
+    pub port: Option<Spanned<i64>>,
+    /// email: starttls (default), tls (implicit), or none (only to a loopback server).
+    pub tls: Option<Spanned<String>>,
+    /// email: a PEM file of CA certificates to trust besides the system's.
+    pub ca_file: Option<Spanned<String>>,
+    /// email: the SMTP user, with `password`.
+    pub username: Option<Spanned<String>>,
+    /// email: the SMTP password (a secret reference).
+    pub password: Option<Spanned<RawSecret>>,
+    /// email: the sender address.
+    pub from: Option<Spanned<String>>,
+    /// email: the recipients.
+    pub to: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Deliveries per second at most (slack default 1, others 10).
+    pub rate_per_second: Option<Spanned<f64>>,
+    /// Seconds one delivery may take; default 10, 1 to 120.
+    pub timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// `[[route]]`: findings matching every given condition go to `channels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawRoute {
+    /// How the outbox and digests name it. Required, unique.
+    pub name: Option<Spanned<String>>,
+    /// Tiers it takes (default all).
+    pub tiers: Option<Spanned<Vec<Spanned<i64>>>>,
+    /// Globs over target names.
+    pub targets: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Globs over target environments.
+    pub environments: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Drift kinds: changed, unmanaged, missing.
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `[[channel]]` names. Required.
+    pub channels: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Minutes within which the same message about the same finding is not
+    /// sent again to a channel (a finding that flaps); default 60, 0 to 10080.
+    pub dedup_minutes: Option<Spanned<i64>>,
+    /// `"22:00-07:00"`: messages of tiers below 3 wait until it ends.
+    pub quiet_hours: Option<Spanned<String>>,
+    /// IANA time zone of `quiet_hours` and daily digests; default UTC.
+    pub timezone: Option<Spanned<String>>,
+    /// hourly or daily: findings still open are summed up once per period.
+    pub digest: Option<Spanned<String>>,
+    /// daily digests: the hour they go out (0 to 23, in `timezone`); default 9.
+    pub digest_hour: Option<Spanned<i64>>,
+    /// A tier-3 finding nobody acknowledged within this many minutes goes to
+    /// `escalate_to`; 1 to 10080.
+    pub escalate_after_minutes: Option<Spanned<i64>>,
+    /// `[[channel]]` names for escalation.
+    pub escalate_to: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `[notify]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawNotify {
+    /// The report's base URL; messages link to `<report_url>/findings/<id>`.
+    pub report_url: Option<Spanned<String>>,
+    /// Minutes a new tier 1-2 finding waits for its actor before it is sent
+    /// without one; default 10, 0 to 120. Tier 3 never waits.
+    pub wait_for_actor_minutes: Option<Spanned<i64>>,
+    /// Attempts before a delivery is dead-lettered; default 10, 1 to 100.
+    pub max_attempts: Option<Spanned<i64>>,
+    /// Channels told when another channel's deliveries are dead-lettered.
+    pub dead_letter_to: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[attribution]`.
@@ -466,6 +611,11 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
         ("retention", fields_of::<RawRetention>()),
         ("attribution", fields_of::<RawAttribution>()),
         ("target.aws.cloudtrail", fields_of::<RawCloudTrail>()),
+        ("policy", fields_of::<RawPolicy>()),
+        ("policy.rule", fields_of::<RawTierRule>()),
+        ("channel", fields_of::<RawChannel>()),
+        ("route", fields_of::<RawRoute>()),
+        ("notify", fields_of::<RawNotify>()),
     ]
 }
 

@@ -40,6 +40,8 @@ use super::{
 use crate::ignore::{AttrPattern, DriftIgnore, Glob, IgnoreError, IgnoreRule};
 use crate::store::RetentionPolicy;
 
+mod notify;
+
 /// One problem in a config file, with where it is and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -890,6 +892,10 @@ impl Checker<'_> {
         let ignore = self.ignore_rules(raw.ignore.as_deref().unwrap_or_default(), &targets);
         let retention = self.retention(raw.retention.as_ref());
         let attribution = self.attribution(raw.attribution.as_ref());
+        let policy = self.policy(raw.policy.as_ref(), &targets);
+        let channels = self.channels(raw.channel.as_deref().unwrap_or_default());
+        let routes = self.routes(raw.route.as_deref().unwrap_or_default(), &channels);
+        let notify = self.notify(raw.notify.as_ref(), &channels);
         Config {
             source: path.to_path_buf(),
             store,
@@ -899,6 +905,10 @@ impl Checker<'_> {
             ignore,
             retention,
             attribution,
+            policy,
+            channels,
+            routes,
+            notify,
         }
     }
 

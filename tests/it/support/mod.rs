@@ -6,6 +6,7 @@ pub mod fault_proxy;
 pub mod hcp;
 pub mod http_backend;
 pub mod moto;
+pub mod notify;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};
