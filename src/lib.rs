@@ -16,6 +16,7 @@ pub mod ignore;
 pub mod live;
 pub mod model;
 pub mod notify;
+pub mod policy;
 mod output;
 pub mod progress;
 pub mod scan;

@@ -156,11 +156,65 @@ pub enum PathStep {
 pub struct AttrPath(pub Vec<PathStep>);
 
 impl AttrPath {
+    /// Reads the path back from its `Display` form (`a.b[0]["k.x"]`);
+    /// `None` when it is not one.
+    pub fn parse(text: &str) -> Option<AttrPath> {
+        let mut steps = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(inner) = rest.strip_prefix('[') {
+                if inner.starts_with('"') {
+                    let mut de = serde_json::Deserializer::from_str(inner).into_iter::<String>();
+                    let key = de.next()?.ok()?;
+                    let used = de.byte_offset();
+                    rest = inner[used..].strip_prefix(']')?;
+                    steps.push(PathStep::Key(key));
+                } else {
+                    let (n, after) = inner.split_once(']')?;
+                    steps.push(PathStep::Index(n.parse().ok()?));
+                    rest = after;
+                }
+            } else {
+                let name = rest.strip_prefix('.').unwrap_or(rest);
+                if steps.is_empty() == rest.starts_with('.') {
+                    return None;
+                }
+                let end = name.find(['.', '[']).unwrap_or(name.len());
+                if end == 0 {
+                    return None;
+                }
+                steps.push(PathStep::Attr(name[..end].to_string()));
+                rest = &name[end..];
+            }
+        }
+        (!steps.is_empty()).then_some(AttrPath(steps))
+    }
+
     /// The first attribute name on the path (what Terraform's `resource_drift` names).
     pub fn top_level(&self) -> Option<&str> {
         match self.0.first() {
             Some(PathStep::Attr(a)) => Some(a),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod attr_path_tests {
+    use super::{AttrPath, PathStep};
+
+    #[test]
+    fn display_form_reads_back() {
+        let path = AttrPath(vec![
+            PathStep::Attr("ingress".into()),
+            PathStep::Index(0),
+            PathStep::Attr("cidr_blocks".into()),
+            PathStep::Key("a.b\"c".into()),
+        ]);
+        let text = path.to_string();
+        assert_eq!(AttrPath::parse(&text), Some(path));
+        for bad in ["", ".a", "a..b", "a[x]", "a[\"k\"", "a["] {
+            assert_eq!(AttrPath::parse(bad), None, "{bad}");
         }
     }
 }
