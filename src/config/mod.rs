@@ -166,6 +166,8 @@ pub struct RouteConfig {
     pub kinds: Vec<crate::findings::Kind>,
     /// `[[channel]]` names.
     pub channels: Vec<String>,
+    /// New findings are sent at once; false: only in the digest.
+    pub immediate: bool,
     /// The same message about the same finding is not sent to a channel
     /// twice within this.
     pub dedup: chrono::Duration,
@@ -189,7 +191,9 @@ pub struct QuietHours {
 pub enum DigestEvery {
     Hourly,
     /// Every day at this hour, in the route's time zone.
-    Daily { hour: u32 },
+    Daily {
+        hour: u32,
+    },
 }
 
 /// Where an unacknowledged tier-3 finding goes next.

@@ -150,6 +150,8 @@ pub(crate) struct RawRoute {
     pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
     /// `[[channel]]` names. Required.
     pub channels: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Send new findings at once (default true); false: only in the digest.
+    pub immediate: Option<Spanned<bool>>,
     /// Minutes within which the same message about the same finding is not
     /// sent again to a channel (a finding that flaps); default 60, 0 to 10080.
     pub dedup_minutes: Option<Spanned<i64>>,

@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod message;
+pub mod route;
 pub mod sinks;
 
 pub use message::{

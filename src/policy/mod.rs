@@ -245,7 +245,11 @@ mod tests {
         world.security = vec!["open_to_world".into()];
         let mut tags_only = rule("tags", 1);
         tags_only.attributes = vec![AttrPattern::parse("tags.*").unwrap()];
-        let d = decide(&facts(), ActorKind::Unknown, &policy(vec![tags_only, prod, world]));
+        let d = decide(
+            &facts(),
+            ActorKind::Unknown,
+            &policy(vec![tags_only, prod, world]),
+        );
         assert_eq!(d.tier, 3);
         assert_eq!(d.rule.as_deref(), Some("world-open"));
         assert_eq!(
@@ -263,7 +267,10 @@ mod tests {
         assert_eq!(decide(&facts(), ActorKind::Iac, &p).tier, 1);
         let d = decide(&facts(), ActorKind::Console, &p);
         assert_eq!(d.tier, 3);
-        assert_eq!(d.why, "rule console-in-payments: tag team=payments; actor console");
+        assert_eq!(
+            d.why,
+            "rule console-in-payments: tag team=payments; actor console"
+        );
         let mut other = facts();
         other.tags.clear();
         assert_eq!(decide(&other, ActorKind::Console, &p).tier, 1);
@@ -276,7 +283,12 @@ mod tests {
         let d = decide(&f, ActorKind::Unknown, &policy(vec![]));
         assert_eq!(d.tier, 2);
         assert_eq!(d.rule, None);
-        assert!(d.why.ends_with("raised to tier 2: 40 resources depend on it (more than 25)"), "{}", d.why);
+        assert!(
+            d.why
+                .ends_with("raised to tier 2: 40 resources depend on it (more than 25)"),
+            "{}",
+            d.why
+        );
         let mut never = policy(vec![]);
         never.raise_at_dependents = None;
         assert_eq!(decide(&f, ActorKind::Unknown, &never).tier, 1);

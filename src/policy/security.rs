@@ -54,10 +54,16 @@ pub fn signals(d: &Drift<'_>) -> Vec<Signal> {
     let (actions_before, principals_before) = wildcards(desired);
     let (actions, principals) = wildcards(live);
     if actions && !actions_before {
-        out.push(signal("wildcard_action", "a policy allows \"Action\": \"*\"".into()));
+        out.push(signal(
+            "wildcard_action",
+            "a policy allows \"Action\": \"*\"".into(),
+        ));
     }
     if principals && !principals_before {
-        out.push(signal("wildcard_principal", "a policy allows \"Principal\": \"*\"".into()));
+        out.push(signal(
+            "wildcard_principal",
+            "a policy allows \"Principal\": \"*\"".into(),
+        ));
     }
 
     let t = d.resource_type;
@@ -115,8 +121,14 @@ pub fn signals(d: &Drift<'_>) -> Vec<Signal> {
             }
         }
     }
-    if d.kind != "missing" && falsy(desired.get("publicly_accessible")) && truthy(live.get("publicly_accessible")) {
-        out.push(signal("public_access", "publicly_accessible turned on".into()));
+    if d.kind != "missing"
+        && falsy(desired.get("publicly_accessible"))
+        && truthy(live.get("publicly_accessible"))
+    {
+        out.push(signal(
+            "public_access",
+            "publicly_accessible turned on".into(),
+        ));
     }
     out.dedup();
     out
@@ -153,9 +165,19 @@ fn world_open_rules(resource_type: &str, attrs: &Value) -> Vec<String> {
     };
     match resource_type {
         "aws_security_group" => {
-            for rule in attrs.get("ingress").and_then(Value::as_array).into_iter().flatten() {
+            for rule in attrs
+                .get("ingress")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 for key in ["cidr_blocks", "ipv6_cidr_blocks"] {
-                    for cidr in rule.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    for cidr in rule
+                        .get(key)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         if let Some(c) = cidr.as_str().filter(|c| WORLD.contains(c)) {
                             out.push(describe(rule, c));
                         }
@@ -163,9 +185,16 @@ fn world_open_rules(resource_type: &str, attrs: &Value) -> Vec<String> {
                 }
             }
         }
-        "aws_security_group_rule" if attrs.get("type").and_then(Value::as_str) == Some("ingress") => {
+        "aws_security_group_rule"
+            if attrs.get("type").and_then(Value::as_str) == Some("ingress") =>
+        {
             for key in ["cidr_blocks", "ipv6_cidr_blocks"] {
-                for cidr in attrs.get(key).and_then(Value::as_array).into_iter().flatten() {
+                for cidr in attrs
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(c) = cidr.as_str().filter(|c| WORLD.contains(c)) {
                         out.push(describe(attrs, c));
                     }
@@ -174,16 +203,28 @@ fn world_open_rules(resource_type: &str, attrs: &Value) -> Vec<String> {
         }
         "aws_vpc_security_group_ingress_rule" => {
             for key in ["cidr_ipv4", "cidr_ipv6"] {
-                if let Some(c) = attrs.get(key).and_then(Value::as_str).filter(|c| WORLD.contains(c)) {
+                if let Some(c) = attrs
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .filter(|c| WORLD.contains(c))
+                {
                     out.push(describe(attrs, c));
                 }
             }
         }
         "aws_network_acl" | "aws_default_network_acl" => {
-            for rule in attrs.get("ingress").and_then(Value::as_array).into_iter().flatten() {
+            for rule in attrs
+                .get("ingress")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let allow = rule.get("action").and_then(Value::as_str) == Some("allow");
                 for key in ["cidr_block", "ipv6_cidr_block"] {
-                    if let Some(c) = rule.get(key).and_then(Value::as_str).filter(|c| WORLD.contains(c))
+                    if let Some(c) = rule
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .filter(|c| WORLD.contains(c))
                         && allow
                     {
                         out.push(describe(rule, c));
@@ -271,14 +312,36 @@ mod tests {
             {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]},
             {"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": [], "ipv6_cidr_blocks": ["::/0"]}
         ]});
-        let s = signals(&Drift { resource_type: "aws_security_group", kind: "changed", desired: Some(&before), live: Some(&after) });
-        assert_eq!(s, vec![signal("open_to_world", "ingress 22/tcp from ::/0".into())]);
+        let s = signals(&Drift {
+            resource_type: "aws_security_group",
+            kind: "changed",
+            desired: Some(&before),
+            live: Some(&after),
+        });
+        assert_eq!(
+            s,
+            vec![signal("open_to_world", "ingress 22/tcp from ::/0".into())]
+        );
         // The same group unchanged: nothing.
-        assert!(signals(&Drift { resource_type: "aws_security_group", kind: "changed", desired: Some(&before), live: Some(&before) }).is_empty());
+        assert!(
+            signals(&Drift {
+                resource_type: "aws_security_group",
+                kind: "changed",
+                desired: Some(&before),
+                live: Some(&before)
+            })
+            .is_empty()
+        );
         // An unmanaged world-open rule resource.
         let rule = json!({"cidr_ipv4": "0.0.0.0/0", "ip_protocol": "-1"});
         assert_eq!(
-            signals(&Drift { resource_type: "aws_vpc_security_group_ingress_rule", kind: "unmanaged", desired: None, live: Some(&rule) })[0].detail,
+            signals(&Drift {
+                resource_type: "aws_vpc_security_group_ingress_rule",
+                kind: "unmanaged",
+                desired: None,
+                live: Some(&rule)
+            })[0]
+                .detail,
             "ingress all ports from 0.0.0.0/0"
         );
     }
@@ -287,24 +350,57 @@ mod tests {
     fn wildcards_in_policy_documents() {
         let before = json!({"policy": r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#});
         let after = json!({"policy": r#"{"Statement":{"Effect":"Allow","Action":["*"],"Principal":{"AWS":"*"},"Resource":"*"}}"#});
-        let d = Drift { resource_type: "aws_s3_bucket_policy", kind: "changed", desired: Some(&before), live: Some(&after) };
+        let d = Drift {
+            resource_type: "aws_s3_bucket_policy",
+            kind: "changed",
+            desired: Some(&before),
+            live: Some(&after),
+        };
         assert_eq!(kinds(&d), ["wildcard_action", "wildcard_principal"]);
         // A Deny with a wildcard is not an opening.
         let deny = json!({"assume_role_policy": r#"{"Statement":[{"Effect":"Deny","Action":"*","Principal":"*"}]}"#});
-        assert!(kinds(&Drift { resource_type: "aws_iam_role", kind: "changed", desired: Some(&before), live: Some(&deny) }).is_empty());
+        assert!(
+            kinds(&Drift {
+                resource_type: "aws_iam_role",
+                kind: "changed",
+                desired: Some(&before),
+                live: Some(&deny)
+            })
+            .is_empty()
+        );
     }
 
     #[test]
     fn protections_turned_off() {
         let on = json!({"versioning_configuration": [{"status": "Enabled"}]});
         let off = json!({"versioning_configuration": [{"status": "Suspended"}]});
-        let d = Drift { resource_type: "aws_s3_bucket_versioning", kind: "changed", desired: Some(&on), live: Some(&off) };
+        let d = Drift {
+            resource_type: "aws_s3_bucket_versioning",
+            kind: "changed",
+            desired: Some(&on),
+            live: Some(&off),
+        };
         assert_eq!(signals(&d)[0].detail, "bucket versioning is Suspended");
-        let d = Drift { resource_type: "aws_s3_bucket_server_side_encryption_configuration", kind: "missing", desired: Some(&on), live: None };
+        let d = Drift {
+            resource_type: "aws_s3_bucket_server_side_encryption_configuration",
+            kind: "missing",
+            desired: Some(&on),
+            live: None,
+        };
         assert_eq!(kinds(&d), ["encryption_off"]);
-        let d = Drift { resource_type: "aws_db_instance", kind: "changed", desired: Some(&json!({"publicly_accessible": false, "storage_encrypted": true})), live: Some(&json!({"publicly_accessible": true, "storage_encrypted": true})) };
+        let d = Drift {
+            resource_type: "aws_db_instance",
+            kind: "changed",
+            desired: Some(&json!({"publicly_accessible": false, "storage_encrypted": true})),
+            live: Some(&json!({"publicly_accessible": true, "storage_encrypted": true})),
+        };
         assert_eq!(kinds(&d), ["public_access"]);
-        let d = Drift { resource_type: "aws_kms_key", kind: "changed", desired: Some(&json!({"enable_key_rotation": true})), live: Some(&json!({"enable_key_rotation": false})) };
+        let d = Drift {
+            resource_type: "aws_kms_key",
+            kind: "changed",
+            desired: Some(&json!({"enable_key_rotation": true})),
+            live: Some(&json!({"enable_key_rotation": false})),
+        };
         assert_eq!(kinds(&d), ["encryption_off"]);
     }
 }

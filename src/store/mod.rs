@@ -30,6 +30,7 @@ mod dao;
 mod findings;
 mod members;
 mod migrate;
+mod notify;
 mod retention;
 mod stats;
 
@@ -40,6 +41,10 @@ pub use content::EncodedResource;
 pub use dao::{Reader, Writer};
 pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
+pub use notify::{
+    DeliveryRow, DeliveryState, NewDelivery, NewNotifyEvent, NotifyEventRow, NotifyKind,
+    OutboxCounts, OutboxFilter,
+};
 pub use retention::{PruneStats, RetentionPolicy};
 pub use stats::{StoreSizes, TableRows, TargetScans};
 
