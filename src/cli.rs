@@ -6,6 +6,7 @@
 mod attribute;
 mod db;
 mod findings;
+mod outbox;
 
 use crate::diag::Diagnostic;
 use crate::model::{Mode, Origin};
@@ -126,6 +127,54 @@ pub enum Command {
     /// The store: what it holds and how large it is; prune it now.
     #[command(subcommand)]
     Db(DbCommand),
+    /// The notification outbox: what was sent, what waits, what failed.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliveries, newest first, with their state and last error.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only pending, delivered, dead or cancelled ones.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this channel's.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only this finding's.
+        #[arg(long)]
+        finding: Option<String>,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Queue a dead (or cancelled) delivery again.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The delivery's id (from `outbox list`).
+        id: i64,
+        /// Who asks (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Route new events, queue due digests and deliver what is due, once
+    /// (the daemon does this continuously). Exit 3 when a delivery went dead.
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Go on until nothing is pending, waiting for retries.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,6 +388,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => attribute::run(&config.path, target.as_deref(), format),
         Command::Db(DbCommand::Stats { config, format }) => db::stats(&config.path, format),
         Command::Db(DbCommand::Prune { config, format }) => db::prune(&config.path, format),
+        Command::Outbox(OutboxCommand::List {
+            config,
+            state,
+            channel,
+            finding,
+            limit,
+            format,
+        }) => outbox::list(&config.path, state, channel, finding, limit, format),
+        Command::Outbox(OutboxCommand::Retry { config, id, by }) => {
+            outbox::retry(&config.path, id, by.as_deref())
+        }
+        Command::Outbox(OutboxCommand::Run {
+            config,
+            wait,
+            format,
+        }) => outbox::run(&config.path, wait, format),
     }
 }
 
@@ -416,6 +481,11 @@ fn scan(
             .attribution
             .enabled
             .then(|| config.attribution.clone());
+        l.notify = Some(crate::scan::NotifyOptions {
+            policy: config.policy.clone(),
+            wait_for_actor: config.notify.wait_for_actor,
+            record_events: !config.routes.is_empty(),
+        });
         l
     });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;

@@ -116,6 +116,19 @@ pub struct LiveOptions {
     /// Start an attribution search for each new sighting (`[attribution]`);
     /// `None` when attribution is off.
     pub attribution: Option<crate::config::AttributionSettings>,
+    /// Record notify events (and tiers) for what changed; `None`: notify nothing.
+    pub notify: Option<NotifyOptions>,
+}
+
+/// What a scan needs to record notify events.
+#[derive(Debug, Clone)]
+pub struct NotifyOptions {
+    pub policy: crate::config::PolicyConfig,
+    /// `[notify] wait_for_actor` (used only when attribution is on).
+    pub wait_for_actor: chrono::Duration,
+    /// Record notify events (there are routes to take them); tiers are
+    /// decided and kept either way.
+    pub record_events: bool,
 }
 
 /// How new drift becomes a visible finding.
@@ -427,7 +440,6 @@ pub async fn scan_target(
     let (graph, graph_diagnostics) = ResourceGraph::build(&resources);
     diagnostics.extend(graph_diagnostics);
     let graph_edges = graph.edge_count();
-    drop(graph);
 
     let mut by_type: BTreeMap<String, TypeCount> = BTreeMap::new();
     for r in &resources {
@@ -458,6 +470,8 @@ pub async fn scan_target(
     let store = ctx.store.clone();
     let target_name = target.name.clone();
     let policy = live.map(|l| l.findings.policy).unwrap_or_default();
+    let notify = live.and_then(|l| l.notify.clone());
+    let environment = target.environment.clone();
     let attribution = live
         .and_then(|l| l.attribution.clone())
         .zip(target.aws.clone());
@@ -474,8 +488,24 @@ pub async fn scan_target(
                 w.store_resources(scan_id, Side::Live, &live_resources)?;
             }
             w.finish_scan(scan_id, &outcome)?;
+            let notify_ctx = notify
+                .as_ref()
+                .map(|n| crate::notify::enqueue::ScanContext {
+                    environment: &environment,
+                    policy: &n.policy,
+                    wait_for_actor: if attribution.is_some() {
+                        n.wait_for_actor
+                    } else {
+                        chrono::Duration::zero()
+                    },
+                    desired: &resources,
+                    graph: &graph,
+                    live: &live_resources,
+                    now: ended_at,
+                    record_events: n.record_events,
+                });
             let findings = match observations {
-                Some(observed) => Some(update_findings(
+                Some(observed) => Some(update_findings_notifying(
                     w,
                     target_id,
                     &target_name,
@@ -486,6 +516,7 @@ pub async fn scan_target(
                     },
                     &complete_types,
                     &policy,
+                    notify_ctx.as_ref(),
                 )?),
                 None => None,
             };
@@ -613,6 +644,31 @@ pub fn update_findings(
     complete_types: &HashSet<String>,
     policy: &crate::findings::Policy,
 ) -> Result<FindingsReport, StoreError> {
+    update_findings_notifying(
+        w,
+        target,
+        target_name,
+        observed,
+        scan,
+        complete_types,
+        policy,
+        None,
+    )
+}
+
+/// [`update_findings`], and the notify events of what changed, with each
+/// new finding's facts and tier (`notify`: `None` records none).
+#[allow(clippy::too_many_arguments)]
+pub fn update_findings_notifying(
+    w: &crate::store::Writer<'_>,
+    target: crate::store::TargetId,
+    target_name: &str,
+    observed: &[crate::findings::Observation],
+    scan: crate::findings::ScanInfo,
+    complete_types: &HashSet<String>,
+    policy: &crate::findings::Policy,
+    notify: Option<&crate::notify::enqueue::ScanContext<'_>>,
+) -> Result<FindingsReport, StoreError> {
     use crate::findings::{EventKind, Finding};
     let ids: Vec<String> = observed.iter().map(|o| id_of(target_name, o)).collect();
     let mut findings = w.findings_to_reconcile(target, &ids)?;
@@ -632,6 +688,9 @@ pub fn update_findings(
         .collect();
     w.record_sightings(&sighted, scan.at, scan.scan_id)?;
     w.add_finding_events(&done.events)?;
+    if let Some(ctx) = notify {
+        crate::notify::enqueue::from_scan(w, &findings, &done.events, ctx)?;
+    }
     let count = |kind: EventKind| done.events.iter().filter(|e| e.kind == kind).count();
     let active: Vec<&Finding> = findings.iter().filter(|f| f.state.is_active()).collect();
     Ok(FindingsReport {

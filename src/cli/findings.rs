@@ -145,6 +145,7 @@ pub(super) fn show(config_path: &Path, id: &str, format: Format) -> anyhow::Resu
     };
     let (finding, events) = ops::show(&store, id)?;
     let attribution = ops::attribution(&store, &finding.id)?;
+    let policy = store.read(|r| r.finding_policy(&finding.id))?;
     let out = std::io::stdout();
     let mut out = out.lock();
     match format {
@@ -152,13 +153,34 @@ pub(super) fn show(config_path: &Path, id: &str, format: Format) -> anyhow::Resu
             serde_json::to_writer_pretty(
                 &mut out,
                 &serde_json::json!({"finding": finding, "events": events,
-                    "attribution": attribution}),
+                    "attribution": attribution,
+                    "policy": policy.as_ref().map(|(facts, d)| serde_json::json!({
+                        "tier": d.tier, "rule": d.rule, "why": d.why, "facts": facts}))}),
             )?;
             writeln!(out)?;
         }
         Format::Table => {
             write!(out, "{}", render(&finding, &events))?;
             write!(out, "{}", render_attribution(attribution.as_ref()))?;
+            match &policy {
+                Some((facts, d)) => writeln!(
+                    out,
+                    "tier      {} ({}): {}\nblast     {} dependent resource(s){}",
+                    d.tier,
+                    crate::policy::tier_name(d.tier),
+                    d.why,
+                    facts.blast_radius,
+                    if facts.dependents.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", facts.dependents.join(", "))
+                    }
+                )?,
+                None => writeln!(
+                    out,
+                    "tier      not decided yet (it is, when the finding is confirmed)"
+                )?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -119,6 +119,7 @@ pub fn apply(
         let event = decide(&mut f, decision, actor, now)?;
         w.save_findings(target.id, [&f])?;
         w.add_finding_events(std::slice::from_ref(&event))?;
+        crate::notify::enqueue::from_decision(w, &f, &event)?;
         let mut details = serde_json::json!({
             "target": f.target,
             "resource": f.key.to_string(),

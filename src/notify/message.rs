@@ -127,6 +127,32 @@ impl Change {
     }
 }
 
+impl Change {
+    /// A change as a finding stores it: each side `{"value": v}`, or
+    /// `"sensitive"` (neither the value nor its hash is shown).
+    pub fn from_finding(
+        path: &str,
+        recorded: Option<&serde_json::Value>,
+        live: Option<&serde_json::Value>,
+    ) -> Change {
+        let side = |v: Option<&serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) if s == "sensitive" => {
+                Some("(sensitive)".to_string())
+            }
+            Some(v) => match v.get("value") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(x) => Some(render_value(x)),
+            },
+            None => None,
+        };
+        Change {
+            path: path.to_string(),
+            old: side(recorded),
+            new: side(live),
+        }
+    }
+}
+
 /// A value as a message shows it.
 pub fn render_value(v: &serde_json::Value) -> String {
     let text = match v {
@@ -294,6 +320,17 @@ mod tests {
         assert_eq!(cut.chars().count(), VALUE_LIMIT);
         assert!(cut.ends_with('…'));
         assert_eq!(truncate("abc", 3), "abc");
+        let c = Change::from_finding(
+            "password",
+            Some(&json!("sensitive")),
+            Some(&json!({"value": 22})),
+        );
+        assert_eq!(
+            (c.old.as_deref(), c.new.as_deref()),
+            (Some("(sensitive)"), Some("22"))
+        );
+        let c = Change::from_finding("tags.a", Some(&json!({"value": null})), None);
+        assert_eq!((c.old, c.new), (None, None));
         assert_eq!(truncate("abcd", 3), "ab…");
     }
 }

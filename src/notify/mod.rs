@@ -11,8 +11,11 @@
 //! never retry. The outbox worker decides, retries with backoff, honours
 //! `Retry-After` and rate limits, and records every attempt.
 
+pub mod build;
+pub mod enqueue;
 pub mod http;
 pub mod message;
+pub mod outbox;
 pub mod route;
 pub mod sinks;
 

@@ -26,6 +26,9 @@ pub struct Facts {
     pub resource_type: String,
     /// `changed`, `unmanaged` or `missing`.
     pub kind: String,
+    /// The cloud account and region it is in, when known.
+    pub account: Option<String>,
+    pub region: Option<String>,
     /// Changed attribute paths (changed drift), as `a.b[0].c`.
     pub paths: Vec<String>,
     /// The resource's tags (live, else recorded).
@@ -203,6 +206,8 @@ mod tests {
             environment: "prod".into(),
             resource_type: "aws_security_group".into(),
             kind: "changed".into(),
+            account: None,
+            region: None,
             paths: vec!["ingress".into(), "tags.Owner".into()],
             tags: BTreeMap::from([("team".into(), "payments".into())]),
             security: vec![Signal {
