@@ -189,7 +189,9 @@ pub struct QuietHours {
 pub enum DigestEvery {
     Hourly,
     /// Every day at this hour, in the route's time zone.
-    Daily { hour: u32 },
+    Daily {
+        hour: u32,
+    },
 }
 
 /// Where an unacknowledged tier-3 finding goes next.

@@ -99,7 +99,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let wait = if let Ok(seconds) = value.parse::<u64>() {
         Duration::from_secs(seconds)
     } else {
-        let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc2822(value)
+            .ok()?
+            .with_timezone(&Utc);
         (at - now).to_std().unwrap_or(Duration::ZERO)
     };
     Some(wait.min(MAX_RETRY_AFTER))
@@ -130,11 +132,23 @@ mod tests {
     #[test]
     fn statuses_retry_or_refuse() {
         assert!(classify("x", 204, None, String::new()).is_ok());
-        let e = classify("slack", 429, Some(Duration::from_secs(3)), "slow down".into()).unwrap_err();
+        let e = classify(
+            "slack",
+            429,
+            Some(Duration::from_secs(3)),
+            "slow down".into(),
+        )
+        .unwrap_err();
         assert_eq!(e.retry, Retry::Later(Some(Duration::from_secs(3))));
         assert!(e.detail.contains("rate limited"), "{}", e.detail);
-        assert_eq!(classify("x", 503, None, String::new()).unwrap_err().retry, Retry::Later(None));
-        assert_eq!(classify("x", 400, None, "bad".into()).unwrap_err().retry, Retry::Never);
+        assert_eq!(
+            classify("x", 503, None, String::new()).unwrap_err().retry,
+            Retry::Later(None)
+        );
+        assert_eq!(
+            classify("x", 400, None, "bad".into()).unwrap_err().retry,
+            Retry::Never
+        );
         let e = classify("x", 404, None, "no_service".into()).unwrap_err();
         assert!(e.detail.contains("deleted"), "{}", e.detail);
     }

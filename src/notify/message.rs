@@ -114,7 +114,11 @@ pub const VALUE_LIMIT: usize = 300;
 impl Change {
     /// A change with values rendered compactly, secrets shown as
     /// "(sensitive)" and long values cut at a character boundary.
-    pub fn new(path: &str, old: Option<&serde_json::Value>, new: Option<&serde_json::Value>) -> Change {
+    pub fn new(
+        path: &str,
+        old: Option<&serde_json::Value>,
+        new: Option<&serde_json::Value>,
+    ) -> Change {
         Change {
             path: path.to_string(),
             old: old.map(render_value),
@@ -126,7 +130,9 @@ impl Change {
 /// A value as a message shows it.
 pub fn render_value(v: &serde_json::Value) -> String {
     let text = match v {
-        serde_json::Value::String(s) if crate::secrets::is_hashed(s) => return "(sensitive)".into(),
+        serde_json::Value::String(s) if crate::secrets::is_hashed(s) => {
+            return "(sensitive)".into();
+        }
         serde_json::Value::String(s) => s.clone(),
         other => mask_hashes(other).to_string(),
     };
@@ -138,7 +144,9 @@ fn mask_hashes(v: &serde_json::Value) -> serde_json::Value {
     match v {
         Value::String(s) if crate::secrets::is_hashed(s) => Value::String("(sensitive)".into()),
         Value::Array(a) => Value::Array(a.iter().map(mask_hashes).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), mask_hashes(v))).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), mask_hashes(v))).collect())
+        }
         other => other.clone(),
     }
 }

@@ -34,13 +34,22 @@ const CHANNEL_TYPES: [&str; 5] = ["slack", "teams", "pagerduty", "email", "webho
 type Strings = Option<Spanned<Vec<Spanned<String>>>>;
 
 impl Checker<'_> {
-    pub(super) fn policy(&mut self, raw: Option<&Spanned<RawPolicy>>, targets: &[Target]) -> PolicyConfig {
+    pub(super) fn policy(
+        &mut self,
+        raw: Option<&Spanned<RawPolicy>>,
+        targets: &[Target],
+    ) -> PolicyConfig {
         let defaults = PolicyConfig::default();
         let Some(raw) = raw.map(Spanned::get_ref) else {
             return defaults;
         };
         let default_tier = self.in_range(&raw.default_tier, 1, 3, "default_tier = 1");
-        let raise = self.in_range(&raw.raise_at_dependents, 0, 1_000_000, "raise_at_dependents = 25");
+        let raise = self.in_range(
+            &raw.raise_at_dependents,
+            0,
+            1_000_000,
+            "raise_at_dependents = 25",
+        );
         let mut names: HashMap<String, String> = HashMap::new();
         let rules = raw
             .rule
@@ -95,7 +104,13 @@ impl Checker<'_> {
             })
             .collect();
         let mut tags = BTreeMap::new();
-        for (key, value) in raw.tags.as_ref().map(|t| t.get_ref().iter()).into_iter().flatten() {
+        for (key, value) in raw
+            .tags
+            .as_ref()
+            .map(|t| t.get_ref().iter())
+            .into_iter()
+            .flatten()
+        {
             if let Some(glob) = self.ignore_glob(value) {
                 tags.insert(key.clone(), glob);
             }
@@ -122,7 +137,9 @@ impl Checker<'_> {
 
     pub(super) fn channels(&mut self, raw: &[Spanned<RawChannel>]) -> Vec<ChannelConfig> {
         let mut names = HashMap::new();
-        raw.iter().filter_map(|c| self.channel(c, &mut names)).collect()
+        raw.iter()
+            .filter_map(|c| self.channel(c, &mut names))
+            .collect()
     }
 
     fn channel(
@@ -149,7 +166,11 @@ impl Checker<'_> {
         }?;
         // Fields that belong to other types are mistakes: say so.
         let fields: [(&str, bool, &[&str]); 18] = [
-            ("webhook_url", raw.webhook_url.is_some(), &["slack", "teams"]),
+            (
+                "webhook_url",
+                raw.webhook_url.is_some(),
+                &["slack", "teams"],
+            ),
             ("token", raw.token.is_some(), &["slack"]),
             ("channel", raw.channel.is_some(), &["slack"]),
             ("api_url", raw.api_url.is_some(), &["slack"]),
@@ -165,8 +186,16 @@ impl Checker<'_> {
             ("password", raw.password.is_some(), &["email"]),
             ("from", raw.from.is_some(), &["email"]),
             ("to", raw.to.is_some(), &["email"]),
-            ("rate_per_second", raw.rate_per_second.is_some(), &CHANNEL_TYPES),
-            ("timeout_seconds", raw.timeout_seconds.is_some(), &CHANNEL_TYPES),
+            (
+                "rate_per_second",
+                raw.rate_per_second.is_some(),
+                &CHANNEL_TYPES,
+            ),
+            (
+                "timeout_seconds",
+                raw.timeout_seconds.is_some(),
+                &CHANNEL_TYPES,
+            ),
         ];
         for (field, given, types) in fields {
             if given && !types.contains(&kind.as_str()) {
@@ -174,14 +203,22 @@ impl Checker<'_> {
                     &span,
                     field,
                     format!("`{field}` does not apply to a {kind} channel"),
-                    format!("remove it; `{field}` is for {} channels", types.join(" and ")),
+                    format!(
+                        "remove it; `{field}` is for {} channels",
+                        types.join(" and ")
+                    ),
                 );
             }
         }
         let channel_kind = match kind.as_str() {
             "slack" => self.slack(&span, raw),
             "teams" => self
-                .required_secret(&span, "webhook_url", &raw.webhook_url, "{ env = \"DRIFTD_TEAMS_WEBHOOK\" }")
+                .required_secret(
+                    &span,
+                    "webhook_url",
+                    &raw.webhook_url,
+                    "{ env = \"DRIFTD_TEAMS_WEBHOOK\" }",
+                )
                 .map(|webhook_url| ChannelKind::Teams { webhook_url }),
             "pagerduty" => {
                 let routing_key = self.required_secret(
@@ -190,8 +227,12 @@ impl Checker<'_> {
                     &raw.routing_key,
                     "{ credential = \"pagerduty-routing-key\" }",
                 );
-                let events_url = self.url_or(&raw.events_url, "https://events.pagerduty.com/v2/enqueue");
-                routing_key.map(|routing_key| ChannelKind::PagerDuty { routing_key, events_url })
+                let events_url =
+                    self.url_or(&raw.events_url, "https://events.pagerduty.com/v2/enqueue");
+                routing_key.map(|routing_key| ChannelKind::PagerDuty {
+                    routing_key,
+                    events_url,
+                })
             }
             "email" => self.email(&span, raw).map(ChannelKind::Email),
             _ => self.webhook(&span, raw),
@@ -202,7 +243,10 @@ impl Checker<'_> {
                 self.report(
                     &r.span(),
                     self.path(r),
-                    format!("{} is out of range: it must be from 0.01 to 10000", r.get_ref()),
+                    format!(
+                        "{} is out of range: it must be from 0.01 to 10000",
+                        r.get_ref()
+                    ),
                     format!("e.g. rate_per_second = {default_rate}"),
                 );
                 None
@@ -223,9 +267,17 @@ impl Checker<'_> {
     }
 
     fn slack(&mut self, span: &Range<usize>, raw: &RawChannel) -> Option<ChannelKind> {
-        let webhook_url = raw.webhook_url.as_ref().and_then(|w| self.secret(w, "webhook_url", false));
-        let token = raw.token.as_ref().and_then(|t| self.secret(t, "token", false));
-        let channel = self.optional(&raw.channel).map(|c| c.get_ref().trim().to_string());
+        let webhook_url = raw
+            .webhook_url
+            .as_ref()
+            .and_then(|w| self.secret(w, "webhook_url", false));
+        let token = raw
+            .token
+            .as_ref()
+            .and_then(|t| self.secret(t, "token", false));
+        let channel = self
+            .optional(&raw.channel)
+            .map(|c| c.get_ref().trim().to_string());
         if raw.webhook_url.is_none() && raw.token.is_none() {
             self.missing(
                 span,
@@ -241,7 +293,8 @@ impl Checker<'_> {
                 span,
                 "channel",
                 "a slack bot `token` needs the `channel` it posts to".into(),
-                "add channel = \"C0123456789\" (the channel's id, from its details in Slack)".into(),
+                "add channel = \"C0123456789\" (the channel's id, from its details in Slack)"
+                    .into(),
             );
         }
         let api_url = self.url_or(&raw.api_url, "https://slack.com/api");
@@ -275,12 +328,17 @@ impl Checker<'_> {
                 RawSecret::Ref(_) => self.secret(v, "url", false).map(SecretOrPlain::Secret),
             },
         };
-        let secret = raw.secret.as_ref().and_then(|s| self.secret(s, "secret", false));
+        let secret = raw
+            .secret
+            .as_ref()
+            .and_then(|s| self.secret(s, "secret", false));
         Some(ChannelKind::Webhook { url: url?, secret })
     }
 
     fn email(&mut self, span: &Range<usize>, raw: &RawChannel) -> Option<EmailChannel> {
-        let host = self.required(span, "host", &raw.host).map(|h| h.get_ref().trim().to_string());
+        let host = self
+            .required(span, "host", &raw.host)
+            .map(|h| h.get_ref().trim().to_string());
         let tls = match self.optional(&raw.tls).map(|t| (t, t.get_ref().as_str())) {
             None | Some((_, "starttls")) => Some(SmtpTls::StartTls),
             Some((_, "tls")) => Some(SmtpTls::Implicit),
@@ -314,7 +372,10 @@ impl Checker<'_> {
         let port = self.in_range(&raw.port, 1, 65535, "port = 587");
         let ca_file = self.optional(&raw.ca_file).map(|f| self.file_path(f));
         let username = self.optional(&raw.username).map(|u| u.get_ref().clone());
-        let password = raw.password.as_ref().and_then(|p| self.secret(p, "password", false));
+        let password = raw
+            .password
+            .as_ref()
+            .and_then(|p| self.secret(p, "password", false));
         if username.is_some() != raw.password.is_some() {
             self.missing(
                 span,
@@ -323,7 +384,9 @@ impl Checker<'_> {
                 "add username = \"driftd\" and password = { env = \"DRIFTD_SMTP_PASSWORD\" }, or neither".into(),
             );
         }
-        let from = self.required(span, "from", &raw.from).and_then(|f| self.mailbox(f));
+        let from = self
+            .required(span, "from", &raw.from)
+            .and_then(|f| self.mailbox(f));
         let mut to = Vec::new();
         match &raw.to {
             None => self.missing(
@@ -358,10 +421,9 @@ impl Checker<'_> {
         let address = text
             .rsplit_once('<')
             .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
-        let valid = address
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') || domain == "localhost")
-            && !text.chars().any(char::is_control);
+        let valid = address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') || domain == "localhost"
+        }) && !text.chars().any(char::is_control);
         if valid {
             Some(text.to_string())
         } else {
@@ -369,15 +431,22 @@ impl Checker<'_> {
                 &value.span(),
                 self.path(value),
                 format!("\"{text}\" is not an email address"),
-                "write it as \"platform@example.com\" or \"Platform <platform@example.com>\"".into(),
+                "write it as \"platform@example.com\" or \"Platform <platform@example.com>\""
+                    .into(),
             );
             None
         }
     }
 
-    pub(super) fn routes(&mut self, raw: &[Spanned<RawRoute>], channels: &[ChannelConfig]) -> Vec<RouteConfig> {
+    pub(super) fn routes(
+        &mut self,
+        raw: &[Spanned<RawRoute>],
+        channels: &[ChannelConfig],
+    ) -> Vec<RouteConfig> {
         let mut names = HashMap::new();
-        raw.iter().filter_map(|r| self.route(r, channels, &mut names)).collect()
+        raw.iter()
+            .filter_map(|r| self.route(r, channels, &mut names))
+            .collect()
     }
 
     fn route(
@@ -440,7 +509,10 @@ impl Checker<'_> {
             parsed
         });
         let digest_hour = self.in_range(&raw.digest_hour, 0, 23, "digest_hour = 9");
-        let digest = match self.optional(&raw.digest).map(|d| (d, d.get_ref().as_str())) {
+        let digest = match self
+            .optional(&raw.digest)
+            .map(|d| (d, d.get_ref().as_str()))
+        {
             None => None,
             Some((_, "hourly")) => Some(DigestEvery::Hourly),
             Some((_, "daily")) => Some(DigestEvery::Daily {
@@ -456,7 +528,12 @@ impl Checker<'_> {
                 None
             }
         };
-        let after = self.in_range(&raw.escalate_after_minutes, 1, 10_080, "escalate_after_minutes = 30");
+        let after = self.in_range(
+            &raw.escalate_after_minutes,
+            1,
+            10_080,
+            "escalate_after_minutes = 30",
+        );
         let escalation = match (after, &raw.escalate_to) {
             (Some(minutes), Some(_)) => Some(Escalation {
                 after: chrono::Duration::minutes(minutes),
@@ -501,7 +578,11 @@ impl Checker<'_> {
         })
     }
 
-    pub(super) fn notify(&mut self, raw: Option<&Spanned<RawNotify>>, channels: &[ChannelConfig]) -> NotifySettings {
+    pub(super) fn notify(
+        &mut self,
+        raw: Option<&Spanned<RawNotify>>,
+        channels: &[ChannelConfig],
+    ) -> NotifySettings {
         let defaults = NotifySettings::default();
         let Some(raw) = raw.map(Spanned::get_ref) else {
             return defaults;
@@ -510,7 +591,12 @@ impl Checker<'_> {
             self.url(u);
             u.get_ref().trim_end_matches('/').to_string()
         });
-        let wait = self.in_range(&raw.wait_for_actor_minutes, 0, 120, "wait_for_actor_minutes = 10");
+        let wait = self.in_range(
+            &raw.wait_for_actor_minutes,
+            0,
+            120,
+            "wait_for_actor_minutes = 10",
+        );
         let attempts = self.in_range(&raw.max_attempts, 1, 100, "max_attempts = 10");
         NotifySettings {
             report_url,
@@ -557,11 +643,18 @@ impl Checker<'_> {
     }
 
     fn globs(&mut self, list: &Strings) -> Vec<Glob> {
-        self::list(list).iter().filter_map(|v| self.ignore_glob(v)).collect()
+        self::list(list)
+            .iter()
+            .filter_map(|v| self.ignore_glob(v))
+            .collect()
     }
 
     fn globs_match_targets(&mut self, raw: &Strings, globs: &[Glob], targets: &[Target]) {
-        let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).filter(|n| !n.is_empty()).collect();
+        let known: Vec<&str> = targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .filter(|n| !n.is_empty())
+            .collect();
         if known.is_empty() {
             return;
         }
@@ -571,7 +664,10 @@ impl Checker<'_> {
                     &value.span(),
                     self.path(value),
                     format!("\"{glob}\" matches no [[target]] name"),
-                    format!("write a target name or a glob matching some: {}", known.join(", ")),
+                    format!(
+                        "write a target name or a glob matching some: {}",
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -629,7 +725,8 @@ impl Checker<'_> {
                         self.path(c),
                         format!("no [[channel]] is named \"{text}\""),
                         if known.is_empty() {
-                            "add a [[channel]] table with that name (see config.example.toml)".to_string()
+                            "add a [[channel]] table with that name (see config.example.toml)"
+                                .to_string()
                         } else {
                             format!("name one of the channels: {}", known.join(", "))
                         },

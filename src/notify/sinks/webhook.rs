@@ -92,9 +92,13 @@ impl Sink for WebhookSink {
                 .header("X-Driftd-Event", &event)
                 .header("X-Driftd-Delivery", delivery.id);
             if let Some(secret) = &self.secret {
-                request = request.header("X-Driftd-Signature-256", signature(secret.as_bytes(), &body));
+                request = request.header(
+                    "X-Driftd-Signature-256",
+                    signature(secret.as_bytes(), &body),
+                );
             }
-            let (status, _) = http::send(&format!("webhook {}", self.name), request.body(body)).await?;
+            let (status, _) =
+                http::send(&format!("webhook {}", self.name), request.body(body)).await?;
             Ok(serde_json::json!({ "status": status }))
         })
     }

@@ -23,16 +23,33 @@ pub fn finding_message(kind: MessageKind) -> Message {
         Change::new(
             "ingress",
             Some(&json!([])),
-            Some(&json!([{"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}])),
+            Some(
+                &json!([{"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}]),
+            ),
         ),
-        Change::new("tags.Owner", Some(&json!("platform")), Some(&json!("<script>alert(1)</script>"))),
-        Change::new("description", Some(&json!(SECRET_HASH)), Some(&json!(SECRET_HASH))),
-        Change::new("policy", None, Some(&json!({"Statement": vec![json!({"Effect": "Allow", "Action": "*", "Resource": "*"}); 40]}))),
+        Change::new(
+            "tags.Owner",
+            Some(&json!("platform")),
+            Some(&json!("<script>alert(1)</script>")),
+        ),
+        Change::new(
+            "description",
+            Some(&json!(SECRET_HASH)),
+            Some(&json!(SECRET_HASH)),
+        ),
+        Change::new(
+            "policy",
+            None,
+            Some(
+                &json!({"Statement": vec![json!({"Effect": "Allow", "Action": "*", "Resource": "*"}); 40]}),
+            ),
+        ),
     ];
     Message {
         kind,
         at: at(),
-        title: "[tier 3] changed aws_security_group sg-04cfb7a4712d75b00 (ingress) in prod-network".into(),
+        title: "[tier 3] changed aws_security_group sg-04cfb7a4712d75b00 (ingress) in prod-network"
+            .into(),
         dedup_key: "driftd/3f9a0c1d2e4b5a69".into(),
         url: Some("https://driftd.example.com/findings/3f9a0c1d2e4b5a69".into()),
         subject: Some(Subject {
@@ -51,7 +68,9 @@ pub fn finding_message(kind: MessageKind) -> Message {
                 tier: 3,
                 name: "advise".into(),
                 rule: Some("world-open-ports".into()),
-                why: "rule world-open-ports: security open_to_world (ingress 22/tcp from 0.0.0.0/0)".into(),
+                why:
+                    "rule world-open-ports: security open_to_world (ingress 22/tcp from 0.0.0.0/0)"
+                        .into(),
             },
             actor: ActorLine {
                 status: "found".into(),
