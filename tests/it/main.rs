@@ -22,6 +22,8 @@ mod findings;
 mod graph;
 mod harness;
 mod ignore;
+mod notify_pagerduty;
+mod notify_webhook;
 mod partial;
 mod readonly;
 mod retention;

@@ -1,5 +1,6 @@
 //! Shared test helpers: corpus location, temporary dirs, local servers.
 
+pub mod api_receiver;
 pub mod botocore;
 pub mod cloudtrail;
 pub mod fault_proxy;
@@ -7,7 +8,10 @@ pub mod hcp;
 pub mod http_backend;
 pub mod moto;
 pub mod notify;
+pub mod pd_receiver;
+pub mod sink_worker;
 pub mod terraform;
+pub mod webhook_receiver;
 
 use std::path::{Path, PathBuf};
 
