@@ -22,6 +22,8 @@ mod findings;
 mod graph;
 mod harness;
 mod ignore;
+mod notify_slack;
+mod notify_teams;
 mod partial;
 mod readonly;
 mod retention;

@@ -1,6 +1,8 @@
 //! Shared test helpers: corpus location, temporary dirs, local servers.
 
 pub mod botocore;
+pub mod chat_receiver;
+pub mod chat_schemas;
 pub mod cloudtrail;
 pub mod fault_proxy;
 pub mod hcp;
