@@ -852,17 +852,24 @@ mod tests {
     #[test]
     fn summing_up_keeps_whole_lines_and_counts_the_rest() {
         let lines: Vec<String> = (0..100)
-            .map(|i| format!("line {i:03} {}", "x".repeat(40)))
+            .map(|i| format!("line {i:03} {}", "x".repeat(i % 40)))
             .collect();
-        let text = summarise("head".into(), &lines, 7, 500, |k| format!("… and {k} more"));
-        assert!(units(&text) <= 500, "{}", units(&text));
-        let kept: Vec<&str> = text.lines().skip(1).collect();
-        let (tail, kept) = kept.split_last().unwrap();
-        assert!(
-            kept.iter().enumerate().all(|(i, l)| *l == lines[i]),
-            "whole lines, in order"
-        );
-        assert_eq!(*tail, format!("… and {} more", 100 - kept.len() + 7));
+        for limit in 100..700 {
+            let text = summarise("head".into(), &lines, 7, limit, |k| {
+                format!("… and {k} more")
+            });
+            assert!(units(&text) <= limit, "{} over {limit}", units(&text));
+            let kept: Vec<&str> = text.lines().skip(1).collect();
+            let (tail, kept) = kept.split_last().unwrap();
+            assert!(
+                kept.iter().enumerate().all(|(i, l)| *l == lines[i]),
+                "whole lines, in order"
+            );
+            assert_eq!(*tail, format!("… and {} more", 100 - kept.len() + 7));
+            // As many as fit: one more line and the tail would not.
+            let one_more = units(&text) + 1 + units(&lines[kept.len()]);
+            assert!(one_more > limit - 2, "room left at {limit}");
+        }
         // Everything fits: no tail.
         let text = summarise("head".into(), &lines[..2], 0, 500, |k| {
             format!("… and {k} more")
