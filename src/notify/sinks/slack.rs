@@ -758,7 +758,7 @@ fn cut(text: &str, limit: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::notify::{ActorLine, Change, DigestLine, TierLine};
     use chrono::TimeZone;
@@ -767,7 +767,8 @@ mod tests {
         Utc.with_ymd_and_hms(2022, 1, 11, 12, 15, 0).unwrap()
     }
 
-    fn subject(changes: Vec<Change>) -> Subject {
+    /// A small finding (shared with the Teams tests).
+    pub(crate) fn subject(changes: Vec<Change>) -> Subject {
         Subject {
             finding_id: "f1".into(),
             drift: "changed".into(),
@@ -797,7 +798,7 @@ mod tests {
         }
     }
 
-    fn message(kind: MessageKind, subject: Subject) -> Message {
+    pub(crate) fn message(kind: MessageKind, subject: Subject) -> Message {
         Message {
             kind,
             at: at(),

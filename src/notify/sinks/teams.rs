@@ -490,4 +490,75 @@ mod tests {
             assert!(item["text"].as_str().unwrap().starts_with(&format!("{i} ")));
         }
     }
+
+    #[test]
+    fn a_card_stays_under_the_limit_whatever_it_carries() {
+        use crate::notify::Change;
+        use crate::notify::sinks::slack::tests::{message, subject};
+        // What grows most: a backslash is two in Markdown and four in JSON,
+        // an emoji is four bytes.
+        let heavy = "\\😀".repeat(1000);
+        let changes = (0..200)
+            .map(|i| {
+                Change::new(
+                    &format!("{heavy}{i}"),
+                    Some(&json!(heavy)),
+                    Some(&json!(heavy)),
+                )
+            })
+            .collect();
+        let mut s = subject(changes);
+        s.more_changes = 1000;
+        // Every text the head shows, at its longest.
+        for text in [
+            &mut s.resource_type,
+            &mut s.resource_id,
+            &mut s.target,
+            &mut s.environment,
+            &mut s.tier.name,
+            &mut s.tier.why,
+            &mut s.actor.summary,
+            &mut s.state,
+        ] {
+            *text = heavy.clone();
+        }
+        for text in [
+            &mut s.address,
+            &mut s.account,
+            &mut s.region,
+            &mut s.tier.rule,
+            &mut s.actor.principal,
+            &mut s.actor.event_name,
+            &mut s.actor.event_id,
+            &mut s.state_by,
+            &mut s.state_reason,
+        ] {
+            *text = Some(heavy.clone());
+        }
+        s.actor.event_time = Some(s.first_seen);
+        s.dependents = vec![heavy.clone(); 50];
+        let mut m = message(MessageKind::New, s);
+        m.title = heavy.clone();
+        let body = serde_json::to_vec(&envelope(card(&m))).unwrap();
+        assert!(body.len() <= BODY_LIMIT, "{} bytes", body.len());
+        let card = card(&m);
+        let last = card["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|b| b["isSubtle"] == true)
+            .unwrap();
+        let shown = card["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["fontType"] == "monospace")
+            .count()
+            - 1;
+        assert_eq!(
+            last["text"],
+            format!("… and {} more; see the report", 200 - shown + 1000)
+        );
+    }
 }
