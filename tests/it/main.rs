@@ -23,6 +23,8 @@ mod graph;
 mod harness;
 mod ignore;
 mod notify_pagerduty;
+mod notify_slack;
+mod notify_teams;
 mod notify_webhook;
 mod partial;
 mod readonly;

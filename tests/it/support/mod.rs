@@ -2,6 +2,8 @@
 
 pub mod api_receiver;
 pub mod botocore;
+pub mod chat_receiver;
+pub mod chat_schemas;
 pub mod cloudtrail;
 pub mod fault_proxy;
 pub mod hcp;
