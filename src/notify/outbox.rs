@@ -220,20 +220,7 @@ impl Outbox {
             let message = build::digest_message(&r.name, start, &period, lines, now);
             let deliveries: Vec<NewDelivery> = missing
                 .iter()
-                .map(|c| NewDelivery {
-                    key: key(c),
-                    channel: (*c).clone(),
-                    route: Some(r.name.clone()),
-                    finding_id: None,
-                    event_id: None,
-                    kind: MessageKind::Digest,
-                    action: Action::Notify,
-                    tier: None,
-                    created_at: now,
-                    not_before: now,
-                    only_if_open: false,
-                    message: Some(message.clone()),
-                })
+                .map(|c| fixed_message(key(c), c, Some(&r.name), &message, now))
                 .collect();
             let n = self.store.write(|w| w.queue_deliveries(&deliveries))?;
             stats.digests += n;
@@ -488,19 +475,9 @@ impl Outbox {
                     .dead_letter_to
                     .iter()
                     .filter(|c| *c != channel)
-                    .map(|c| NewDelivery {
-                        key: format!("channel-failed/{channel}/{hour}/{c}"),
-                        channel: c.clone(),
-                        route: None,
-                        finding_id: None,
-                        event_id: None,
-                        kind: MessageKind::ChannelFailed,
-                        action: Action::Notify,
-                        tier: None,
-                        created_at: now,
-                        not_before: now,
-                        only_if_open: false,
-                        message: Some(message.clone()),
+                    .map(|c| {
+                        let key = format!("channel-failed/{channel}/{hour}/{c}");
+                        fixed_message(key, c, None, &message, now)
                     })
                     .collect();
                 stats.queued += w.queue_deliveries(&tell)?;
@@ -536,6 +513,30 @@ impl Outbox {
     /// When something next becomes due (for the caller's sleep).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, OutboxError> {
         Ok(self.store.write(|w| w.next_due())?)
+    }
+}
+
+/// A delivery of a message fixed when it is queued (a digest, a channel failure).
+fn fixed_message(
+    key: String,
+    channel: &str,
+    route: Option<&str>,
+    message: &Message,
+    now: DateTime<Utc>,
+) -> NewDelivery {
+    NewDelivery {
+        key,
+        channel: channel.to_string(),
+        route: route.map(str::to_string),
+        finding_id: None,
+        event_id: None,
+        kind: message.kind,
+        action: Action::Notify,
+        tier: None,
+        created_at: now,
+        not_before: now,
+        only_if_open: false,
+        message: Some(message.clone()),
     }
 }
 

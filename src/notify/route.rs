@@ -127,7 +127,7 @@ fn tell(input: &Input<'_>, routes: &[RouteConfig], kind: MessageKind, escalate: 
                 input,
                 key,
                 channel,
-                route,
+                Some(&route.name),
                 kind,
                 Action::Notify,
                 not_before,
@@ -142,7 +142,7 @@ fn tell(input: &Input<'_>, routes: &[RouteConfig], kind: MessageKind, escalate: 
                     input,
                     key,
                     channel,
-                    route,
+                    Some(&route.name),
                     MessageKind::Escalated,
                     Action::Notify,
                     at,
@@ -170,7 +170,7 @@ fn delivery(
     input: &Input<'_>,
     key: String,
     channel: &str,
-    route: &RouteConfig,
+    route: Option<&str>,
     kind: MessageKind,
     action: Action,
     not_before: DateTime<Utc>,
@@ -179,7 +179,7 @@ fn delivery(
     NewDelivery {
         key,
         channel: channel.to_string(),
-        route: Some(route.name.clone()),
+        route: route.map(str::to_string),
         finding_id: Some(input.finding.id.clone()),
         event_id: Some(input.event.id),
         kind,
@@ -202,39 +202,26 @@ fn follow_up(input: &Input<'_>, kind: MessageKind, action: Action) -> Plan {
     let mut channels: Vec<(&str, Option<&str>)> = Vec::new();
     for d in input.earlier.iter().filter(told) {
         match d.state {
-            DeliveryState::Delivered => {
-                if !channels.iter().any(|(c, _)| *c == d.channel) {
-                    channels.push((&d.channel, d.route.as_deref()));
-                }
+            DeliveryState::Delivered if !channels.iter().any(|(c, _)| *c == d.channel) => {
+                channels.push((&d.channel, d.route.as_deref()));
             }
-            DeliveryState::Pending if kind != MessageKind::Acknowledged || !d.only_if_open => {
-                // Never sent: no need to send it now, nor its outcome.
-                // (An escalation waits for its deadline: an ack cancels it then.)
-                if kind != MessageKind::Acknowledged {
-                    plan.cancel.push((
-                        d.id,
-                        format!("the finding was {} before it was sent", kind.as_str()),
-                    ));
-                }
+            // Never sent: no need to send it now, nor its outcome. (An ack
+            // leaves pending messages alone: an escalation checks at its
+            // deadline whether the finding is still unacknowledged.)
+            DeliveryState::Pending if kind != MessageKind::Acknowledged => {
+                plan.cancel.push((
+                    d.id,
+                    format!("the finding was {} before it was sent", kind.as_str()),
+                ));
             }
             _ => {}
         }
     }
     for (channel, route) in channels {
-        plan.deliveries.push(NewDelivery {
-            key: format!("event/{}/{channel}", input.event.id),
-            channel: channel.to_string(),
-            route: route.map(str::to_string),
-            finding_id: Some(input.finding.id.clone()),
-            event_id: Some(input.event.id),
-            kind,
-            action,
-            tier: Some(input.tier),
-            created_at: input.now,
-            not_before: input.now,
-            only_if_open: false,
-            message: None,
-        });
+        let key = format!("event/{}/{channel}", input.event.id);
+        plan.deliveries.push(delivery(
+            input, key, channel, route, kind, action, input.now, false,
+        ));
     }
     plan.outcome = format!(
         "{}: {} deliveries to channels told before, {} cancelled",

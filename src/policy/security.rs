@@ -263,10 +263,8 @@ fn wildcards(attrs: &Value) -> (bool, bool) {
             }
             match s.get("Principal") {
                 Some(Value::String(p)) if p == "*" => principals = true,
-                Some(Value::Object(o)) => {
-                    if o.values().any(|v| any(Some(v), &|p| p == "*")) {
-                        principals = true;
-                    }
+                Some(Value::Object(o)) if o.values().any(|v| any(Some(v), &|p| p == "*")) => {
+                    principals = true;
                 }
                 _ => {}
             }

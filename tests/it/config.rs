@@ -1605,3 +1605,87 @@ fn retention_defaults_and_range() {
         ]
     );
 }
+
+#[test]
+fn notification_config_mistakes_are_each_named_with_a_fix() {
+    let text = MINIMAL.to_string()
+        + r#"
+[[policy.rule]]
+name = "x"
+tier = 4
+security = ["open_ports"]
+
+[[channel]]
+name = "slack"
+type = "slack"
+webhook_url = "https://hooks.slack.com/services/T0/B0/secret"
+routing_key = { env = "PD_KEY" }
+
+[[channel]]
+name = "mail"
+type = "email"
+host = "smtp.example.com"
+tls = "none"
+from = "driftd@example.com"
+to = ["not-an-address"]
+
+[[route]]
+name = "r"
+channels = ["slack", "pagerduty"]
+quiet_hours = "22-07"
+timezone = "Europe/Amsterdm"
+escalate_to = ["mail"]
+"#;
+    let found = problems(&text);
+    let messages: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.field.as_str(), p.message.as_str()))
+        .collect();
+    for (field, message) in [
+        (
+            "policy.rule[0].tier",
+            "4 is out of range: it must be from 1 to 3",
+        ),
+        (
+            "policy.rule[0].security[0]",
+            "\"open_ports\" is not one of any, open_to_world, wildcard_action, wildcard_principal, encryption_off, versioning_off, logging_stopped, public_access",
+        ),
+        (
+            "channel[0].webhook_url",
+            "secret written as plain text in the config file",
+        ),
+        (
+            "channel[0].routing_key",
+            "`routing_key` does not apply to a slack channel",
+        ),
+        (
+            "channel[1].tls",
+            "tls = \"none\" would send mail and the SMTP password in clear text to smtp.example.com",
+        ),
+        (
+            "channel[1].to[0]",
+            "\"not-an-address\" is not an email address",
+        ),
+        (
+            "route[0].channels[1]",
+            "no [[channel]] is named \"pagerduty\"",
+        ),
+        ("route[0].quiet_hours", "\"22-07\" is not a range of hours"),
+        (
+            "route[0].timezone",
+            "\"Europe/Amsterdm\" is not a time zone driftd knows",
+        ),
+        (
+            "route[0].escalate_after_minutes",
+            "`escalate_to` needs `escalate_after_minutes`",
+        ),
+    ] {
+        assert!(
+            messages.contains(&(field, message)),
+            "missing {field}: {message}\nin {messages:#?}"
+        );
+    }
+    // The secret is never echoed.
+    assert!(!format!("{found:?}").contains("B0/secret"));
+    assert!(found.iter().all(|p| p.hint.is_some()), "{found:#?}");
+}

@@ -225,33 +225,92 @@ async fn settle(outbox: &mut Outbox, clock: &ManualClock, horizon: Duration) {
     }
 }
 
+/// The `X-Driftd-Event` of every delivery the hook took, in order.
+fn events_of(hook: &Receiver<Webhook>) -> Vec<String> {
+    hook.api()
+        .deliveries
+        .iter()
+        .map(|d| d["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn t0() -> DateTime<Utc> {
     // 14:00 in Amsterdam: outside the quiet hours.
     Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap()
 }
 
+/// The receivers, the config pointing at them, the store, the clock and
+/// the worker a test drives.
+struct World {
+    _dir: tempfile::TempDir,
+    pd: Receiver<PagerDuty>,
+    hook: Receiver<Webhook>,
+    escalation: Receiver<Webhook>,
+    config: Config,
+    store: Arc<Store>,
+    key: SecretKey,
+    clock: Arc<ManualClock>,
+    outbox: Outbox,
+}
+
+impl World {
+    /// `flaky`: PagerDuty and the hook fail their first two deliveries
+    /// (500, then 429 with Retry-After); `extra`: config text appended.
+    async fn new(pd: PagerDuty, flaky: bool, extra: &str, at: DateTime<Utc>) -> World {
+        let failures = || {
+            if flaky {
+                Failure::issue_script()
+            } else {
+                Vec::new()
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let pd = Receiver::start(pd, failures()).await;
+        let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), failures()).await;
+        let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
+        let config = config(
+            dir.path(),
+            &pd.url("/v2/enqueue"),
+            &hook.url("/hook"),
+            &escalation.url("/esc"),
+            extra,
+        );
+        let store = Arc::new(Store::open(&config.store.path).unwrap());
+        let key = SecretKey::random();
+        let clock = Arc::new(ManualClock::new(at));
+        let outbox = Outbox::new(
+            store.clone(),
+            key.clone(),
+            Arc::new(config.clone()),
+            clock.clone(),
+        );
+        World {
+            _dir: dir,
+            pd,
+            hook,
+            escalation,
+            config,
+            store,
+            key,
+            clock,
+            outbox,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiers_route_page_escalate_acknowledge_and_resolve_with_each_event_delivered_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let pd = Receiver::start(PagerDuty::default(), Failure::issue_script()).await;
-    let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Failure::issue_script()).await;
-    let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let config = config(
-        dir.path(),
-        &pd.url("/v2/enqueue"),
-        &hook.url("/hook"),
-        &escalation.url("/esc"),
-        "",
-    );
-    let store = Arc::new(Store::open(&config.store.path).unwrap());
-    let key = SecretKey::random();
-    let clock = Arc::new(ManualClock::new(t0()));
-    let mut outbox = Outbox::new(
-        store.clone(),
-        key.clone(),
-        Arc::new(config.clone()),
-        clock.clone(),
-    );
+    let World {
+        _dir,
+        pd,
+        hook,
+        escalation,
+        config,
+        store,
+        key,
+        clock,
+        mut outbox,
+    } = World::new(PagerDuty::default(), true, "", t0()).await;
 
     // A world-open ingress in prod (tier 3, pages), a tag change in prod
     // (tier 2, a review message), a change in dev (tier 1, digest only).
@@ -462,28 +521,23 @@ async fn tiers_route_page_escalate_acknowledge_and_resolve_with_each_event_deliv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_hold_a_review_until_morning_but_never_a_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let pd = Receiver::start(PagerDuty::default(), Vec::new()).await;
-    let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let config = config(
-        dir.path(),
-        &pd.url("/v2/enqueue"),
-        &hook.url("/hook"),
-        &escalation.url("/esc"),
+    let World {
+        _dir,
+        pd,
+        hook,
+        escalation: _escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        mut outbox,
+    } = World::new(
+        PagerDuty::default(),
+        false,
         "",
-    );
-    let store = Arc::new(Store::open(&config.store.path).unwrap());
-    // 23:30 in Amsterdam.
-    let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 21, 22, 30, 0).unwrap(),
-    ));
-    let mut outbox = Outbox::new(
-        store.clone(),
-        SecretKey::random(),
-        Arc::new(config.clone()),
-        clock.clone(),
-    );
+    )
+    .await;
     scan(
         &store,
         &config,
@@ -531,25 +585,17 @@ async fn quiet_hours_hold_a_review_until_morning_but_never_a_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flapping_finding_is_not_told_twice_within_the_dedup_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let pd = Receiver::start(PagerDuty::default(), Vec::new()).await;
-    let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let config = config(
-        dir.path(),
-        &pd.url("/v2/enqueue"),
-        &hook.url("/hook"),
-        &escalation.url("/esc"),
-        "",
-    );
-    let store = Arc::new(Store::open(&config.store.path).unwrap());
-    let clock = Arc::new(ManualClock::new(t0()));
-    let mut outbox = Outbox::new(
-        store.clone(),
-        SecretKey::random(),
-        Arc::new(config.clone()),
-        clock.clone(),
-    );
+    let World {
+        _dir,
+        pd: _pd,
+        hook,
+        escalation: _escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        mut outbox,
+    } = World::new(PagerDuty::default(), false, "", t0()).await;
     let bucket = [changed("aws_s3_bucket", "bucket-a", "tags")];
     scan(&store, &config, "prod-network", clock.now(), &bucket);
     outbox.run_once().await.unwrap();
@@ -562,12 +608,7 @@ async fn a_flapping_finding_is_not_told_twice_within_the_dedup_window() {
         scan(&store, &config, "prod-network", clock.now(), &bucket);
         outbox.run_once().await.unwrap();
     }
-    let events: Vec<String> = hook
-        .api()
-        .deliveries
-        .iter()
-        .map(|d| d["event"].as_str().unwrap().to_string())
-        .collect();
+    let events = events_of(&hook);
     assert_eq!(
         events.iter().filter(|e| *e == "finding.new").count(),
         1,
@@ -579,12 +620,7 @@ async fn a_flapping_finding_is_not_told_twice_within_the_dedup_window() {
     outbox.run_once().await.unwrap();
     scan(&store, &config, "prod-network", clock.now(), &bucket);
     outbox.run_once().await.unwrap();
-    let events: Vec<String> = hook
-        .api()
-        .deliveries
-        .iter()
-        .map(|d| d["event"].as_str().unwrap().to_string())
-        .collect();
+    let events = events_of(&hook);
     assert_eq!(
         events.iter().filter(|e| *e == "finding.new").count(),
         2,
@@ -594,30 +630,23 @@ async fn a_flapping_finding_is_not_told_twice_within_the_dedup_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_that_refuses_is_dead_lettered_and_told_through_another() {
-    let dir = tempfile::tempdir().unwrap();
-    // PagerDuty refuses every event (an unknown routing key: 400).
-    let pd = Receiver::start(
+    let World {
+        _dir,
+        pd: _pd,
+        hook,
+        escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        mut outbox,
+    } = World::new(
         PagerDuty::with_routing_key("0000000000000000000000000000000f"),
-        Vec::new(),
+        false,
+        "\n[notify]\ndead_letter_to = [\"escalation\", \"pagerduty\"]\n",
+        t0(),
     )
     .await;
-    let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
-    let config = config(
-        dir.path(),
-        &pd.url("/v2/enqueue"),
-        &hook.url("/hook"),
-        &escalation.url("/esc"),
-        "\n[notify]\ndead_letter_to = [\"escalation\", \"pagerduty\"]\n",
-    );
-    let store = Arc::new(Store::open(&config.store.path).unwrap());
-    let clock = Arc::new(ManualClock::new(t0()));
-    let mut outbox = Outbox::new(
-        store.clone(),
-        SecretKey::random(),
-        Arc::new(config.clone()),
-        clock.clone(),
-    );
     scan(
         &store,
         &config,
