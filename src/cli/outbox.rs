@@ -168,12 +168,14 @@ pub(super) fn run(config_path: &Path, wait: bool, format: Format) -> anyhow::Res
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let store_path = config.store.path.clone();
     let mut outbox = Outbox::new(
         Arc::new(store),
         key,
         Arc::new(config),
         Arc::new(crate::clock::SystemClock),
-    );
+    )
+    .locked(&store_path)?;
     let stats: PassStats = runtime.block_on(async {
         let mut total = PassStats::default();
         loop {

@@ -22,6 +22,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// What sending one delivery came to.
+type Outcome = (DeliveryRow, Result<serde_json::Value, SendError>);
+
+/// Outcomes recorded together at most this many...
+const FLUSH_AT: usize = 64;
+/// ...or after this long.
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+
 /// Deliveries claimed per round.
 pub const BATCH: usize = 500;
 /// Deliveries in flight at once, across channels.
@@ -61,6 +69,8 @@ pub enum OutboxError {
     Store(#[from] StoreError),
     #[error("a delivery task failed: {0}")]
     Task(String),
+    #[error("{0}")]
+    Lock(String),
 }
 
 /// A channel's pacing: at most `rate` deliveries per second.
@@ -71,6 +81,9 @@ struct Pace {
 }
 
 pub struct Outbox {
+    /// Held while this worker delivers: one worker per store (the daemon,
+    /// or `driftd outbox run`), released by the OS if the process dies.
+    _lock: Option<std::fs::File>,
     store: Arc<Store>,
     key: SecretKey,
     config: Arc<Config>,
@@ -87,6 +100,7 @@ impl Outbox {
         clock: Arc<dyn Clock>,
     ) -> Outbox {
         Outbox {
+            _lock: None,
             store,
             key,
             config,
@@ -94,6 +108,40 @@ impl Outbox {
             sinks: HashMap::new(),
             pace: Arc::default(),
         }
+    }
+
+    /// Takes the store's outbox lock (`<store>.outbox.lock`), so no other
+    /// process delivers at the same time; a worker that died (even by
+    /// `kill -9`) released it, and the rows it had claimed are free again.
+    pub fn locked(mut self, store_path: &std::path::Path) -> Result<Outbox, OutboxError> {
+        let mut name = store_path.as_os_str().to_owned();
+        name.push(".outbox.lock");
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| OutboxError::Lock(format!("cannot open {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(OutboxError::Lock(format!(
+                    "another driftd process (the daemon?) is delivering this store's outbox ({} is locked); \
+                     it will send what is queued",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(OutboxError::Lock(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        self.store.write(|w| w.release_leases())?;
+        self._lock = Some(file);
+        Ok(self)
     }
 
     /// Uses `sink` for channel `name` instead of building one from config.
@@ -374,14 +422,17 @@ impl Outbox {
             })?;
         }
 
-        // Send, at most IN_FLIGHT at once, each channel at its pace.
+        // Send, at most IN_FLIGHT at once, each channel at its pace. Each
+        // outcome is recorded as soon as it is known (grouped when many
+        // complete together), so a crash re-sends at most what was in flight.
         let mut tasks = tokio::task::JoinSet::new();
-        let mut outcomes: Vec<(DeliveryRow, Result<serde_json::Value, SendError>)> = Vec::new();
+        let mut done: Vec<Outcome> = Vec::new();
+        let mut flushed = std::time::Instant::now();
         for (row, message) in ready {
             let sink = match self.sink(&row.channel) {
                 Ok(s) => s,
                 Err(e) => {
-                    outcomes.push((row, Err(e)));
+                    done.push((row, Err(e)));
                     continue;
                 }
             };
@@ -391,9 +442,16 @@ impl Outbox {
                 .as_ref()
                 .and_then(|f| earlier.get(&(f.clone(), row.channel.clone())).cloned());
             while tasks.len() >= IN_FLIGHT {
-                if let Some(done) = tasks.join_next().await {
-                    outcomes.push(done.map_err(|e| OutboxError::Task(e.to_string()))?);
+                if let Some(outcome) = tasks.join_next().await {
+                    done.push(outcome.map_err(|e| OutboxError::Task(e.to_string()))?);
                 }
+            }
+            while let Some(outcome) = tasks.try_join_next() {
+                done.push(outcome.map_err(|e| OutboxError::Task(e.to_string()))?);
+            }
+            if !done.is_empty() && (done.len() >= FLUSH_AT || flushed.elapsed() >= FLUSH_EVERY) {
+                stats += self.record(std::mem::take(&mut done))?;
+                flushed = std::time::Instant::now();
             }
             tasks.spawn(async move {
                 tokio::time::sleep_until(wait).await;
@@ -407,10 +465,23 @@ impl Outbox {
                 (row, result)
             });
         }
-        while let Some(done) = tasks.join_next().await {
-            outcomes.push(done.map_err(|e| OutboxError::Task(e.to_string()))?);
+        while let Some(outcome) = tasks.join_next().await {
+            done.push(outcome.map_err(|e| OutboxError::Task(e.to_string()))?);
+            if done.len() >= FLUSH_AT || flushed.elapsed() >= FLUSH_EVERY || tasks.is_empty() {
+                stats += self.record(std::mem::take(&mut done))?;
+                flushed = std::time::Instant::now();
+            }
         }
+        if !done.is_empty() {
+            stats += self.record(done)?;
+        }
+        Ok(stats)
+    }
 
+    /// Records outcomes and their audit rows in one transaction; a channel
+    /// whose delivery went dead is told about through `dead_letter_to`.
+    fn record(&self, outcomes: Vec<Outcome>) -> Result<PassStats, OutboxError> {
+        let mut stats = PassStats::default();
         // Record every outcome and its audit row in one transaction.
         let now = self.clock.now();
         let max_attempts = self.config.notify.max_attempts;

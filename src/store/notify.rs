@@ -572,6 +572,15 @@ impl Writer<'_> {
         Ok(rows)
     }
 
+    /// Frees every claimed row: called by a worker that holds the outbox
+    /// lock, so any lease left is from a worker that died.
+    pub fn release_leases(&self) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL",
+            [],
+        )?)
+    }
+
     /// The earliest time a pending delivery becomes due (for the worker's sleep).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let text: Option<String> = self

@@ -22,6 +22,7 @@ mod findings;
 mod graph;
 mod harness;
 mod ignore;
+mod notify_crash;
 mod notify_flow;
 mod notify_pagerduty;
 mod notify_slack;
