@@ -222,6 +222,9 @@ pub(crate) struct RawRetention {
     /// Days of CloudTrail events and fetch records kept (evidence stays with
     /// its finding); default 100, 7 to 3650.
     pub trail_days: Option<Spanned<i64>>,
+    /// Days finished deliveries and routed notify events are kept; default
+    /// 90, 1 to 3650.
+    pub outbox_days: Option<Spanned<i64>>,
 }
 
 /// `[aws]`.

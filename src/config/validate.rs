@@ -987,9 +987,11 @@ impl Checker<'_> {
         };
         let keep_scans = self.in_range(&raw.keep_scans, 1, 1_000_000, "keep_scans = 1000");
         let trail_days = self.in_range(&raw.trail_days, 7, 3650, "trail_days = 100");
+        let outbox_days = self.in_range(&raw.outbox_days, 1, 3650, "outbox_days = 90");
         RetentionPolicy {
             keep_scans: keep_scans.map_or(defaults.keep_scans, |v| v as u32),
             trail_days: trail_days.map_or(defaults.trail_days, |v| v as u32),
+            outbox_days: outbox_days.map_or(defaults.outbox_days, |v| v as u32),
             ..defaults
         }
     }

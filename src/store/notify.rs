@@ -572,6 +572,38 @@ impl Writer<'_> {
         Ok(rows)
     }
 
+    /// Forgets finished deliveries (delivered, dead, cancelled) older than
+    /// `horizon`, except those about a finding still active (a later
+    /// message may edit the first one), and routed notify events older than
+    /// it that no delivery names; at most `limit` rows each. Returns
+    /// `(deliveries, events)` removed.
+    pub fn prune_outbox(
+        &self,
+        horizon: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(u64, u64), StoreError> {
+        let horizon = time_to_sql(horizon);
+        let deliveries = self.conn.execute(
+            "DELETE FROM outbox WHERE id IN (
+                 SELECT o.id FROM outbox o
+                 WHERE o.state != 'pending' AND o.done_at < ?1
+                   AND (o.finding_id IS NULL OR NOT EXISTS (
+                       SELECT 1 FROM findings f WHERE f.id = o.finding_id
+                         AND f.state IN ('open', 'acknowledged', 'snoozed')))
+                 LIMIT ?2)",
+            params![horizon, limit],
+        )?;
+        let events = self.conn.execute(
+            "DELETE FROM notify_events WHERE id IN (
+                 SELECT e.id FROM notify_events e
+                 WHERE e.state = 'routed' AND e.routed_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id)
+                 LIMIT ?2)",
+            params![horizon, limit],
+        )?;
+        Ok((deliveries as u64, events as u64))
+    }
+
     /// Frees every claimed row: called by a worker that holds the outbox
     /// lock, so any lease left is from a worker that died.
     pub fn release_leases(&self) -> Result<usize, StoreError> {

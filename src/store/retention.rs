@@ -34,6 +34,9 @@ pub struct RetentionPolicy {
     /// (events that are evidence for a finding stay as long as it does).
     /// LookupEvents reaches back 90 days, so the default is a little more.
     pub trail_days: u32,
+    /// Days finished deliveries and routed notify events are kept (the
+    /// audit log keeps every attempt for ever).
+    pub outbox_days: u32,
 }
 
 impl Default for RetentionPolicy {
@@ -43,6 +46,7 @@ impl Default for RetentionPolicy {
             keep_scans: 1_000,
             batch_rows: 2_000,
             trail_days: 100,
+            outbox_days: 90,
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct PruneStats {
     pub trail_events_deleted: u64,
     /// Fetched spans and trail object records older than `trail_days`.
     pub trail_records_deleted: u64,
+    /// Finished deliveries and routed notify events older than `outbox_days`.
+    pub outbox_rows_deleted: u64,
     /// Write transactions the prune took.
     pub transactions: u64,
     /// The longest of them: how long a scan could have waited for the prune.
@@ -87,6 +93,7 @@ impl PruneStats {
             + self.versions_deleted
             + self.trail_events_deleted
             + self.trail_records_deleted
+            + self.outbox_rows_deleted
             > 0
     }
 }
@@ -436,6 +443,17 @@ impl Store {
             stats.trail_events_deleted += events;
             stats.trail_records_deleted += spans + objects;
             if events < u64::from(batch) {
+                break;
+            }
+        }
+
+        let horizon = chrono::Utc::now() - chrono::Duration::days(i64::from(policy.outbox_days));
+        loop {
+            let t = Instant::now();
+            let (deliveries, events) = self.write(|w| w.prune_outbox(horizon, batch))?;
+            timed(&mut stats, t.elapsed());
+            stats.outbox_rows_deleted += deliveries + events;
+            if deliveries < u64::from(batch) && events < u64::from(batch) {
                 break;
             }
         }

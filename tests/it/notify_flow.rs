@@ -696,3 +696,60 @@ async fn a_channel_that_refuses_is_dead_lettered_and_told_through_another() {
     // Told once per hour, not once per failure.
     assert_eq!(escalation.api().deliveries.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_forgets_old_deliveries_but_not_those_of_an_open_finding() {
+    let World {
+        _dir,
+        pd: _pd,
+        hook: _hook,
+        escalation: _escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        mut outbox,
+    } = World::new(PagerDuty::default(), false, "", t0()).await;
+    let both = [
+        changed("aws_s3_bucket", "bucket-a", "tags"),
+        changed("aws_s3_bucket", "bucket-b", "tags"),
+    ];
+    scan(&store, &config, "prod-network", clock.now(), &both);
+    outbox.run_once().await.unwrap();
+    scan(&store, &config, "prod-network", clock.now(), &both[..1]);
+    outbox.run_once().await.unwrap();
+    let (a, b) = (
+        finding_id(&store, "bucket-a"),
+        finding_id(&store, "bucket-b"),
+    );
+    // Everything finished two days ago.
+    let conn = rusqlite::Connection::open(&config.store.path).unwrap();
+    conn.execute(
+        "UPDATE outbox SET done_at = '2000-01-01T00:00:00.000000000Z'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE notify_events SET routed_at = '2000-01-01T00:00:00.000000000Z'",
+        [],
+    )
+    .unwrap();
+    let policy = driftd::store::RetentionPolicy {
+        outbox_days: 1,
+        ..Default::default()
+    };
+    let stats = store.prune(&policy).unwrap();
+    assert!(stats.outbox_rows_deleted >= 3, "{stats:?}");
+    let left = |finding: &str| {
+        store
+            .read(|r| r.deliveries_for_finding(finding))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(left(&b), 0, "bucket-b resolved: its deliveries go");
+    assert_eq!(left(&a), 1, "bucket-a is open: its first message stays");
+    let events: i64 = conn
+        .query_row("SELECT count(*) FROM notify_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(events, 1, "only the event bucket-a's delivery names");
+}
