@@ -119,7 +119,7 @@ digest = "hourly"
             key: ResourceKey {
                 provider: "aws".into(),
                 resource_type: "aws_security_group".into(),
-                id: format!("sg-{i:017x}").into(),
+                id: format!("sg-{i:017x}"),
             },
             address: Some(format!("aws_security_group.sg[{i}]")),
             attributes: BTreeSet::from(["ingress".to_string()]),
