@@ -753,3 +753,51 @@ async fn retention_forgets_old_deliveries_but_not_those_of_an_open_finding() {
         .unwrap();
     assert_eq!(events, 1, "only the event bucket-a's delivery names");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_show_names_the_tier_the_rule_and_why() {
+    let World {
+        _dir,
+        pd: _pd,
+        hook: _hook,
+        escalation: _escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        outbox: _,
+    } = World::new(PagerDuty::default(), false, "", t0()).await;
+    scan(
+        &store,
+        &config,
+        "prod-network",
+        clock.now(),
+        &[changed("aws_security_group", "sg-0aa", "ingress")],
+    );
+    let id = finding_id(&store, "sg-0aa");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftd"))
+        .args(["findings", "show", &id, "--config"])
+        .arg(&config.source)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "tier      3 (advise): rule prod-network-rules: environment prod; type aws_security_group; attribute ingress\n"
+        ),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftd"))
+        .args(["findings", "show", &id, "--format", "json", "--config"])
+        .arg(&config.source)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["policy"]["tier"], 3);
+    assert_eq!(json["policy"]["rule"], "prod-network-rules");
+}
