@@ -797,6 +797,20 @@ fn join_group(
         }
         outcome.searched += 1;
         w.save_attribution(&row)?;
+        // The actor may change the finding's tier (a rule on how it was
+        // made): routing decides again, and escalates if the tier rose.
+        if row.status == AttributionStatus::Found
+            && finding.visible
+            && w.finding_policy(&finding.id)?.is_some()
+        {
+            w.add_notify_events(&[crate::store::NewNotifyEvent {
+                finding_id: finding.id.clone(),
+                kind: crate::store::NotifyKind::ValueChanged,
+                at: now,
+                by: None,
+                not_before: now,
+            }])?;
+        }
     }
     Ok(outcome)
 }
