@@ -93,13 +93,13 @@ name = "hook"
 type = "webhook"
 url = "{hook}/hook"
 secret = {{ file = "hook.secret" }}
-rate_per_second = 100000
+rate_per_second = 10000
 [[channel]]
 name = "pagerduty"
 type = "pagerduty"
 routing_key = {{ file = "pd.key" }}
 events_url = "{pd}/v2/enqueue"
-rate_per_second = 100000
+rate_per_second = 10000
 [[route]]
 name = "page"
 tiers = [3]
