@@ -85,6 +85,10 @@ fn minimal_config_gets_defaults() {
             ignore: vec![],
             retention: driftd::store::RetentionPolicy::default(),
             attribution: driftd::config::AttributionSettings::default(),
+            policy: driftd::config::PolicyConfig::default(),
+            channels: vec![],
+            routes: vec![],
+            notify: driftd::config::NotifySettings::default(),
         }
     );
     assert_eq!(
