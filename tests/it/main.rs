@@ -22,6 +22,7 @@ mod findings;
 mod graph;
 mod harness;
 mod ignore;
+mod notify_email;
 mod partial;
 mod readonly;
 mod retention;

@@ -7,6 +7,7 @@ pub mod hcp;
 pub mod http_backend;
 pub mod moto;
 pub mod notify;
+pub mod smtp;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};
