@@ -23,6 +23,7 @@ mod graph;
 mod harness;
 mod ignore;
 mod notify_crash;
+mod notify_email;
 mod notify_flow;
 mod notify_pagerduty;
 mod notify_slack;

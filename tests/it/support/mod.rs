@@ -12,6 +12,7 @@ pub mod moto;
 pub mod notify;
 pub mod pd_receiver;
 pub mod sink_worker;
+pub mod smtp;
 pub mod terraform;
 pub mod webhook_receiver;
 
