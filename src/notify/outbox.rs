@@ -297,6 +297,14 @@ impl Outbox {
         Ok(sink)
     }
 
+    fn timeout_of(&self, channel: &str) -> Duration {
+        self.config
+            .channels
+            .iter()
+            .find(|c| c.name == channel)
+            .map_or(Duration::from_secs(10), |c| c.timeout)
+    }
+
     fn rate_of(&self, channel: &str) -> f64 {
         self.config
             .channels
@@ -437,6 +445,8 @@ impl Outbox {
                 }
             };
             let wait = self.slot(&row.channel);
+            // A sink bounds its own calls; this bounds a sink that does not.
+            let limit = self.timeout_of(&row.channel) + Duration::from_secs(5);
             let receipt = row
                 .finding_id
                 .as_ref()
@@ -461,7 +471,14 @@ impl Outbox {
                     message: &message,
                     earlier_receipt: receipt.as_ref(),
                 };
-                let result = sink.send(&delivery).await;
+                let result = match tokio::time::timeout(limit, sink.send(&delivery)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::transient(format!(
+                        "{}: no answer within {} s",
+                        row.channel,
+                        limit.as_secs()
+                    ))),
+                };
                 (row, result)
             });
         }
