@@ -801,3 +801,108 @@ async fn findings_show_names_the_tier_the_rule_and_why() {
     assert_eq!(json["policy"]["tier"], 3);
     assert_eq!(json["policy"]["rule"], "prod-network-rules");
 }
+
+/// The actor found after a finding was sent can raise its tier (a rule on
+/// how the change was made): the attribution pass records a notify event,
+/// routing decides again and escalates to the new tier's routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_found_later_that_raises_the_tier_escalates() {
+    let extra = r#"
+[[policy.rule]]
+name = "console-in-prod"
+tier = 3
+environments = ["prod"]
+actors = ["console"]
+"#;
+    let World {
+        _dir,
+        pd,
+        hook,
+        escalation: _escalation,
+        config,
+        store,
+        key: _,
+        clock,
+        mut outbox,
+    } = World::new(PagerDuty::default(), false, extra, t0()).await;
+    scan(
+        &store,
+        &config,
+        "prod-network",
+        clock.now(),
+        &[changed("aws_s3_bucket", "bucket-a", "tags")],
+    );
+    outbox.run_once().await.unwrap();
+    let id = finding_id(&store, "bucket-a");
+    assert_eq!(events_of(&hook), ["finding.new"]);
+    assert!(pd.api().accepted.is_empty(), "tier 2 does not page");
+
+    // CloudTrail names an SSO user in the console.
+    let record = json!({
+        "eventVersion": "1.08",
+        "eventID": "5f0c7a1e-2b7d-4a53-9b1e-0c6f1d2e3a4b",
+        "eventTime": (clock.now() - Duration::minutes(3)).to_rfc3339(),
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "PutBucketTagging",
+        "awsRegion": "eu-west-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "[Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)]",
+        "sessionCredentialFromConsole": "true",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLE:alice@corp.example",
+            "arn": "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@corp.example",
+            "accountId": "111111111111",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef", "userName": "AWSReservedSSO_Admin_0123456789abcdef"}}
+        },
+        "requestParameters": {"bucketName": "bucket-a", "Tagging": {}},
+        "responseElements": null,
+        "readOnly": false,
+        "recipientAccountId": "111111111111"
+    });
+    let event = driftd::attribution::TrailEvent::from_record(record.clone()).unwrap();
+    store
+        .write(|w| {
+            w.store_trail_events(std::slice::from_ref(&event))?;
+            w.save_evidence(
+                &id,
+                &[driftd::attribution::matching::Evidence {
+                    event_id: event.event_id.clone(),
+                    time: event.time,
+                    source: event.source.clone(),
+                    name: event.name.clone(),
+                    actor: driftd::attribution::Actor::from_record(&record),
+                    error_code: None,
+                    explains: true,
+                }],
+            )?;
+            // What the attribution pass records when it finds the actor.
+            w.add_notify_events(&[driftd::store::NewNotifyEvent {
+                finding_id: id.clone(),
+                kind: driftd::store::NotifyKind::ValueChanged,
+                at: clock.now(),
+                by: None,
+                not_before: clock.now(),
+            }])
+        })
+        .unwrap();
+    outbox.run_once().await.unwrap();
+    let (_, decision) = store.read(|r| r.finding_policy(&id)).unwrap().unwrap();
+    assert_eq!(decision.tier, 3, "{decision:?}");
+    assert_eq!(
+        decision.why,
+        "rule console-in-prod: environment prod; actor console"
+    );
+    assert_eq!(
+        pd.api().accepted_actions(),
+        [("trigger".to_string(), format!("driftd/{id}"))]
+    );
+    let webhook = hook.api();
+    let escalated = webhook.deliveries.last().unwrap();
+    assert_eq!(escalated["event"], "finding.escalated");
+    let actor = escalated["message"]["subject"]["actor"]["summary"]
+        .as_str()
+        .unwrap();
+    assert!(actor.starts_with("alice@corp.example (SSO"), "{actor}");
+    assert!(actor.contains("console, from 203.0.113.7"), "{actor}");
+}
