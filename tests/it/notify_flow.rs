@@ -906,3 +906,86 @@ actors = ["console"]
     assert!(actor.starts_with("alice@corp.example (SSO"), "{actor}");
     assert!(actor.contains("console, from 203.0.113.7"), "{actor}");
 }
+
+/// Slack (bot) and Teams through the worker: the new finding is posted,
+/// and when it resolves the Slack bot edits its own message (the same
+/// `ts`) while Teams gets a follow-up card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_edits_its_message_when_the_finding_resolves_and_teams_follows_up() {
+    use crate::support::chat_receiver::{Api, BOT_TOKEN, ChatReceiver, SLACK_CHANNEL_ID};
+    let dir = tempfile::tempdir().unwrap();
+    let pd = Receiver::start(PagerDuty::default(), Vec::new()).await;
+    let hook = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
+    let escalation = Receiver::start(Webhook::new(Some(HOOK_SECRET)), Vec::new()).await;
+    let slack = ChatReceiver::start(Api::SlackBot).await;
+    let teams = ChatReceiver::start(Api::TeamsWorkflow).await;
+    std::fs::write(dir.path().join("slack.token"), BOT_TOKEN).unwrap();
+    std::fs::write(dir.path().join("teams.url"), teams.webhook_url()).unwrap();
+    let extra = format!(
+        r#"
+[[channel]]
+name = "slack"
+type = "slack"
+token = {{ file = "slack.token" }}
+channel = "{SLACK_CHANNEL_ID}"
+api_url = "{}"
+
+[[channel]]
+name = "teams"
+type = "teams"
+webhook_url = {{ file = "teams.url" }}
+
+[[route]]
+name = "chat"
+tiers = [2]
+channels = ["slack", "teams"]
+"#,
+        slack.api_url()
+    );
+    let config = config(
+        dir.path(),
+        &pd.url("/v2/enqueue"),
+        &hook.url("/hook"),
+        &escalation.url("/esc"),
+        &extra,
+    );
+    let store = Arc::new(Store::open(&config.store.path).unwrap());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut outbox = Outbox::new(
+        store.clone(),
+        SecretKey::random(),
+        Arc::new(config.clone()),
+        clock.clone(),
+    );
+    let bucket = [changed("aws_s3_bucket", "bucket-a", "tags")];
+    scan(&store, &config, "prod-network", clock.now(), &bucket);
+    outbox.run_once().await.unwrap();
+    scan(&store, &config, "prod-network", clock.now(), &[]);
+    outbox.run_once().await.unwrap();
+
+    assert!(slack.violations().is_empty(), "{:?}", slack.violations());
+    assert!(teams.violations().is_empty(), "{:?}", teams.violations());
+    let methods: Vec<String> = slack.accepted().iter().map(|a| a.method.clone()).collect();
+    assert_eq!(methods, ["chat.postMessage", "chat.update"]);
+    assert_eq!(
+        slack.message_count(),
+        1,
+        "the resolve edited the message, it did not post another"
+    );
+    let id = finding_id(&store, "bucket-a");
+    let posted_ts = store
+        .read(|r| r.deliveries_for_finding(&id))
+        .unwrap()
+        .into_iter()
+        .find(|d| d.channel == "slack" && d.kind == driftd::notify::MessageKind::New)
+        .and_then(|d| d.receipt)
+        .unwrap();
+    assert_eq!(
+        slack.accepted()[1].body["ts"],
+        posted_ts["ts"],
+        "chat.update names the ts chat.postMessage returned"
+    );
+    assert_eq!(teams.accepted().len(), 2);
+    let counts = store.read(|r| r.outbox_counts()).unwrap();
+    assert_eq!((counts.pending, counts.dead), (0, 0), "{counts:?}");
+}
