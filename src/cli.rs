@@ -6,6 +6,7 @@
 mod attribute;
 mod db;
 mod findings;
+mod generate;
 mod outbox;
 
 use crate::diag::Diagnostic;
@@ -130,6 +131,9 @@ pub enum Command {
     /// The notification outbox: what was sent, what waits, what failed.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Write the man pages or shell completions (for packaging).
+    #[command(subcommand, hide = true)]
+    Generate(generate::GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +408,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             wait,
             format,
         }) => outbox::run(&config.path, wait, format),
+        Command::Generate(command) => generate::run(command),
     }
 }
 

@@ -19,6 +19,7 @@ mod config;
 mod corpus_live;
 mod diff;
 mod findings;
+mod generate;
 mod graph;
 mod harness;
 mod ignore;
