@@ -38,4 +38,5 @@ mod sources;
 mod state;
 mod store;
 mod support;
+mod systemd_unit;
 mod trail_s3;
