@@ -40,7 +40,7 @@ use crate::notify::outbox::Outbox;
 use crate::scan::{DesiredScan, LiveOptions, ScanContext, ScanError};
 use crate::secrets::SecretKey;
 use crate::sources::{Fetcher, SourceVersion};
-use crate::store::{ScanState, Store};
+use crate::store::{ScanState, ScanStatus, Store};
 
 use metrics::{Gauges, Metrics};
 use schedule::{LastRun, next_run};
@@ -358,7 +358,7 @@ impl Daemon {
     }
 
     /// A slot for `target`; `resume`: its next scan counts from the last
-    /// one stored (a restart does not scan everything at once).
+    /// complete or partial one stored (a restart does not scan everything at once).
     async fn add_slot(&mut self, target: Target, resume: bool) {
         let now = self.shared.clock.now();
         let last = if resume {
@@ -369,12 +369,18 @@ impl Daemon {
                     let Some(t) = r.target_by_name(&name)? else {
                         return Ok::<_, crate::store::StoreError>(None);
                     };
-                    Ok(r.scans(t.id, 5)?.into_iter().find_map(|s| match s.state {
-                        ScanState::Finished { ended_at, .. } => Some(LastRun {
-                            started: s.started_at,
-                            ended: ended_at,
-                        }),
-                        ScanState::Running => None,
+                    // A failed scan (cancelled by a stop, say) does not
+                    // count: the target is due as if it had not run.
+                    Ok(r.scans(t.id, 20)?.into_iter().find_map(|s| match s.state {
+                        ScanState::Finished { ended_at, status }
+                            if status != ScanStatus::Failed =>
+                        {
+                            Some(LastRun {
+                                started: s.started_at,
+                                ended: ended_at,
+                            })
+                        }
+                        _ => None,
                     }))
                 })
             })
