@@ -1708,3 +1708,77 @@ escalate_to = ["mail"]
     assert!(!format!("{found:?}").contains("B0/secret"));
     assert!(found.iter().all(|p| p.hint.is_some()), "{found:#?}");
 }
+
+#[test]
+fn daemon_and_schedule_mistakes_are_each_named_with_a_fix() {
+    let text = MINIMAL.replace(
+        "environment = \"prod\"\n",
+        "environment = \"prod\"\ninterval_minutes = 5\nschedule = \"*/5 * * * *\"\n",
+    ) + r#"
+[[target]]
+name = "b"
+environment = "dev"
+schedule = "every morning"
+schedule_timezone = "Mars/Olympus"
+  [[target.state]]
+  type = "file"
+  path = "b.tfstate"
+  [target.aws]
+  regions = ["eu-west-1"]
+  [[target.aws.account]]
+  id = "111111111111"
+
+[daemon]
+listen = "0.0.0.0:9470"
+interval_minutes = 0
+log_format = "xml"
+"#;
+    let found = problems(&text);
+    let messages: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.field.as_str(), p.message.as_str()))
+        .collect();
+    for (field, message) in [
+        (
+            "target[0].interval_minutes",
+            "a target has either interval_minutes or schedule, not both",
+        ),
+        (
+            "target[1].schedule_timezone",
+            "\"Mars/Olympus\" is not a time zone driftd knows",
+        ),
+        (
+            "daemon.listen",
+            "listen = \"0.0.0.0:9470\" is reachable from other hosts, and no token is set",
+        ),
+        (
+            "daemon.interval_minutes",
+            "0 is out of range: it must be from 1 to 10080",
+        ),
+        ("daemon.log_format", "log_format \"xml\" is not known"),
+    ] {
+        assert!(
+            messages.contains(&(field, message)),
+            "missing {field}: {message}\nin {messages:#?}"
+        );
+    }
+    assert!(
+        messages.iter().any(|(f, m)| *f == "target[1].schedule"
+            && m.starts_with("\"every morning\" is not a cron expression")),
+        "{messages:#?}"
+    );
+    assert!(found.iter().all(|p| p.hint.is_some()), "{found:#?}");
+
+    // Both forms of a good schedule, and the defaults.
+    let good = MINIMAL.replace(
+        "environment = \"prod\"\n",
+        "environment = \"prod\"\nschedule = \"0 6 * * 1-5\"\nschedule_timezone = \"Europe/Amsterdam\"\n",
+    );
+    let config = parse(&good).unwrap();
+    assert!(matches!(
+        config.targets[0].schedule,
+        Some(driftd::config::Schedule::Cron { .. })
+    ));
+    assert_eq!(config.daemon, driftd::config::DaemonSettings::default());
+    assert!(config.daemon.listen.ip().is_loopback());
+}
