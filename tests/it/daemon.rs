@@ -782,3 +782,71 @@ fn memory_and_descriptors_stay_flat_over_hundreds_of_scans() {
     );
     assert!(scan_states(&dir.path().join("driftd.db")).running <= 4);
 }
+
+/// A remote state (S3) is asked for its version every `state_poll_seconds`:
+/// unchanged, nothing happens; a new version scans its target early.
+#[test]
+fn a_new_version_of_a_remote_state_scans_its_target_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let s3 = runtime.block_on(moto.s3_client());
+    let put = |serial: u64| {
+        runtime.block_on(async {
+            s3.put_object()
+                .bucket("tfstate")
+                .key("net.tfstate")
+                .body(empty_state(serial).into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    runtime.block_on(async { s3.create_bucket().bucket("tfstate").send().await.unwrap() });
+    put(1);
+    let unused = dir.path().join("unused.tfstate");
+    let port = free_port();
+    let config = dir.path().join("driftd.toml");
+    let text = config_text(
+        dir.path(),
+        port,
+        &moto.endpoint_url(),
+        &[Target {
+            name: "remote",
+            state: &unused,
+            schedule: "interval_minutes = 60",
+        }],
+        "state_poll_seconds = 10",
+    )
+    .replace(
+        &format!("type = \"file\"\n  path = \"{}\"", unused.display()),
+        &format!(
+            "type = \"s3\"\n  bucket = \"tfstate\"\n  key = \"net.tfstate\"\n  region = \"{REGION}\"\n  endpoint_url = \"{}\"",
+            moto.endpoint_url()
+        ),
+    );
+    assert!(text.contains("type = \"s3\""), "{text}");
+    std::fs::write(&config, text).unwrap();
+    let socket = dir.path().join("notify.sock");
+    let notes = Notifications::listen(&socket);
+    let daemon = Daemon::start(&config, port, &socket);
+    let log = daemon.log.clone();
+    wait_for("READY=1", &log, Duration::from_secs(10), || {
+        notes.count("READY=1") >= 1
+    });
+    wait_for("the first scan", &log, Duration::from_secs(30), || {
+        daemon.scans("remote") >= 1
+    });
+    // One poll with the same version: no scan.
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(daemon.scans("remote"), 1, "{}", log.text());
+    put(2);
+    wait_for("the early scan", &log, Duration::from_secs(30), || {
+        daemon.scans("remote") >= 2
+    });
+    assert!(
+        log.text().contains("a remote state has a new version"),
+        "{}",
+        log.text()
+    );
+}
