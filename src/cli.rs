@@ -34,9 +34,10 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "driftd", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Log filter (tracing syntax, e.g. `info`, `driftd=debug`). Logs go to stderr.
-    #[arg(long, global = true, env = "DRIFTD_LOG", default_value = "warn")]
-    pub log: String,
+    /// Log filter (tracing syntax, e.g. `info`, `driftd=debug`). Logs go to
+    /// stderr. Default: `info` for `run`, `warn` for the other commands.
+    #[arg(long, global = true, env = "DRIFTD_LOG")]
+    pub log: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -134,6 +135,13 @@ pub enum Command {
     /// Write the man pages or shell completions (for packaging).
     #[command(subcommand, hide = true)]
     Generate(generate::GenerateCommand),
+    /// Run as a service: scan every target on its schedule, look for actors,
+    /// deliver notifications, serve /healthz, /readyz and /metrics. Stops on
+    /// SIGTERM or SIGINT; SIGHUP reloads the config.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,7 +308,21 @@ pub enum Format {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    if let Command::Run { config } = &cli.command {
+        // The daemon sets up logging once it has read `[daemon] log_format`.
+        let filter = cli.log.as_deref().unwrap_or("info");
+        return match crate::daemon::run(&config.path, filter) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    init_logging(
+        cli.log.as_deref().unwrap_or("warn"),
+        crate::config::LogFormat::Text,
+    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -310,14 +332,61 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+/// Logs to stderr. `Text` under journald (`$JOURNAL_STREAM` set) leaves the
+/// time to the journal, drops colours and starts each line with its syslog
+/// priority (`<3>` error … `<7>` debug), which journald reads as the level.
+/// `Json` is one object per line, with the span fields (target, scan).
+pub fn init_logging(filter: &str, format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        crate::config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        crate::config::LogFormat::Text if std::env::var_os("JOURNAL_STREAM").is_some() => builder
+            .with_ansi(false)
+            .without_time()
+            .event_format(SyslogPrefix(
+                tracing_subscriber::fmt::format()
+                    .with_target(false)
+                    .without_time()
+                    .with_ansi(false),
+            ))
+            .try_init(),
+        crate::config::LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Prefixes each line with its syslog priority, for journald.
+struct SyslogPrefix<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for SyslogPrefix<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -409,6 +478,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         }) => outbox::run(&config.path, wait, format),
         Command::Generate(command) => generate::run(command),
+        Command::Run { config } => {
+            crate::daemon::run(&config.path, cli.log.as_deref().unwrap_or("info"))
+        }
     }
 }
 
@@ -465,33 +537,14 @@ fn scan(
     let progress = live
         .as_ref()
         .and_then(|_| crate::progress::TerminalProgress::if_terminal());
-    let live = live.map(|mut l| {
-        l.collect.progress = progress
-            .clone()
-            .map(|p| p as std::sync::Arc<dyn crate::aws::CollectProgress>);
-        l.collect.concurrency = config.aws.concurrency;
-        l.collect.max_attempts = config.aws.max_attempts;
-        l.collect.call_timeout = config.aws.call_timeout;
-        l.findings = crate::scan::FindingsOptions {
-            policy: crate::findings::Policy {
-                confirm_after: config.findings.confirm_after,
-            },
-            reread_after: config
-                .findings
-                .reread
-                .then_some(config.findings.reread_delay),
-        };
-        l.ignore_rules = config.ignore.clone();
-        l.attribution = config
-            .attribution
-            .enabled
-            .then(|| config.attribution.clone());
-        l.notify = Some(crate::scan::NotifyOptions {
-            policy: config.policy.clone(),
-            wait_for_actor: config.notify.wait_for_actor,
-            record_events: !config.routes.is_empty(),
-        });
-        l
+    let live = live.map(|l| crate::scan::LiveOptions {
+        collect: crate::aws::CollectOptions {
+            progress: progress
+                .clone()
+                .map(|p| p as std::sync::Arc<dyn crate::aws::CollectProgress>),
+            ..config.aws.collect_options()
+        },
+        ..crate::scan::LiveOptions::from_config(&config, l.strict)
     });
     let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
     let store = crate::store::Store::open(&config.store.path)?;

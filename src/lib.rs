@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod diag;
 pub mod diff;
 pub mod findings;

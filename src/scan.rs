@@ -120,6 +120,36 @@ pub struct LiveOptions {
     pub notify: Option<NotifyOptions>,
 }
 
+impl LiveOptions {
+    /// Everything the config says about the live side, findings, ignore
+    /// rules, attribution and notifications (the CLI and the daemon alike).
+    pub fn from_config(config: &crate::config::Config, strict: bool) -> LiveOptions {
+        LiveOptions {
+            collect: config.aws.collect_options(),
+            strict,
+            findings: FindingsOptions {
+                policy: crate::findings::Policy {
+                    confirm_after: config.findings.confirm_after,
+                },
+                reread_after: config
+                    .findings
+                    .reread
+                    .then_some(config.findings.reread_delay),
+            },
+            ignore_rules: config.ignore.clone(),
+            attribution: config
+                .attribution
+                .enabled
+                .then(|| config.attribution.clone()),
+            notify: Some(NotifyOptions {
+                policy: config.policy.clone(),
+                wait_for_actor: config.notify.wait_for_actor,
+                record_events: !config.routes.is_empty(),
+            }),
+        }
+    }
+}
+
 /// What a scan needs to record notify events.
 #[derive(Debug, Clone)]
 pub struct NotifyOptions {

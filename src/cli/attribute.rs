@@ -45,12 +45,7 @@ pub(super) fn run(
         store: Arc::new(Store::open(&config.store.path)?),
         clock: Arc::new(crate::clock::SystemClock),
         settings: config.attribution.clone(),
-        collect: crate::aws::CollectOptions {
-            concurrency: config.aws.concurrency,
-            max_attempts: config.aws.max_attempts,
-            call_timeout: config.aws.call_timeout,
-            ..Default::default()
-        },
+        collect: config.aws.collect_options(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,6 +38,81 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// `[notify]`.
     pub notify: NotifySettings,
+    /// `[daemon]`.
+    pub daemon: DaemonSettings,
+}
+
+/// `[daemon]`: how `driftd run` schedules scans and serves HTTP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSettings {
+    pub listen: std::net::SocketAddr,
+    /// Required when `listen` is not a loopback address.
+    pub token: Option<SecretRef>,
+    /// Between scans of a target without its own schedule.
+    pub interval: std::time::Duration,
+    /// Up to this much is added at random to each scan's start.
+    pub jitter: std::time::Duration,
+    pub max_concurrent_scans: usize,
+    pub shutdown_grace: std::time::Duration,
+    /// Between version checks of remote states.
+    pub state_poll: std::time::Duration,
+    pub watch_state_files: bool,
+    pub watch_config: bool,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One line per event, with the syslog priority prefix journald reads.
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        DaemonSettings {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9470)),
+            token: None,
+            interval: std::time::Duration::from_secs(600),
+            jitter: std::time::Duration::from_secs(30),
+            max_concurrent_scans: 2,
+            shutdown_grace: std::time::Duration::from_secs(30),
+            state_poll: std::time::Duration::from_secs(60),
+            watch_state_files: true,
+            watch_config: true,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// When a target is scanned (`None` on a target: `[daemon] interval_minutes`).
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(std::time::Duration),
+    /// A cron expression, read in `zone`.
+    Cron {
+        text: String,
+        cron: Box<croner::Cron>,
+        zone: jiff::tz::TimeZone,
+    },
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Schedule::Every(a), Schedule::Every(b)) => a == b,
+            (
+                Schedule::Cron {
+                    text: a, zone: za, ..
+                },
+                Schedule::Cron {
+                    text: b, zone: zb, ..
+                },
+            ) => a == b && za.iana_name() == zb.iana_name(),
+            _ => false,
+        }
+    }
 }
 
 /// `[policy]`: the tier rules.
@@ -261,6 +336,17 @@ pub struct AwsSettings {
     pub call_timeout: std::time::Duration,
 }
 
+impl AwsSettings {
+    pub fn collect_options(&self) -> crate::aws::CollectOptions {
+        crate::aws::CollectOptions {
+            concurrency: self.concurrency,
+            max_attempts: self.max_attempts,
+            call_timeout: self.call_timeout,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for AwsSettings {
     fn default() -> Self {
         AwsSettings {
@@ -294,6 +380,8 @@ pub struct Target {
     /// A driftctl `.driftignore` for this target (`crate::ignore::load_driftignore`
     /// reads it; `Config::load` checked that it existed and parsed).
     pub driftignore: Option<PathBuf>,
+    /// Its own schedule; `None`: every `[daemon] interval_minutes`.
+    pub schedule: Option<Schedule>,
 }
 
 /// Where a Terraform state is read from.

@@ -44,6 +44,38 @@ pub(crate) struct RawConfig {
     pub route: Option<Vec<Spanned<RawRoute>>>,
     /// `[notify]`: delivery settings for every channel. Optional.
     pub notify: Option<Spanned<RawNotify>>,
+    /// `[daemon]`: how `driftd run` schedules scans and serves HTTP. Optional.
+    pub daemon: Option<Spanned<RawDaemon>>,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawDaemon {
+    /// Address of the HTTP listener (health, metrics, report pages); default
+    /// `127.0.0.1:9470`. Not a loopback address: `token` is required.
+    pub listen: Option<Spanned<String>>,
+    /// Bearer token the HTTP listener requires (a secret reference).
+    pub token: Option<Spanned<RawSecret>>,
+    /// Minutes between scans of a target without its own schedule; default
+    /// 10, 1 to 10080.
+    pub interval_minutes: Option<Spanned<i64>>,
+    /// Up to this many seconds added at random to each scan's start, so
+    /// targets do not scan in step; default 30, 0 to 3600.
+    pub jitter_seconds: Option<Spanned<i64>>,
+    /// Scans running at once across targets; default 2, 1 to 64.
+    pub max_concurrent_scans: Option<Spanned<i64>>,
+    /// Seconds running scans get to finish on shutdown; default 30, 0 to 3600.
+    pub shutdown_grace_seconds: Option<Spanned<i64>>,
+    /// Seconds between cheap version checks (ETag, serial) of remote states;
+    /// a new version scans its target early; default 60, 10 to 86400.
+    pub state_poll_seconds: Option<Spanned<i64>>,
+    /// Scan a target early when one of its local state files changes; default true.
+    pub watch_state_files: Option<Spanned<bool>>,
+    /// Reload when the config file changes; default true.
+    pub watch_config: Option<Spanned<bool>>,
+    /// `text` (journald-friendly) or `json`; default `text`.
+    pub log_format: Option<Spanned<String>>,
 }
 
 /// `[policy]`.
@@ -342,6 +374,15 @@ pub(crate) struct RawTarget {
     /// A driftctl `.driftignore` for this target; relative to the config
     /// file's directory. Optional.
     pub driftignore: Option<Spanned<String>>,
+    /// Minutes between this target's scans (instead of `[daemon]
+    /// interval_minutes`); 1 to 10080. Not with `schedule`.
+    pub interval_minutes: Option<Spanned<i64>>,
+    /// The same in seconds, 1 to 604800.
+    pub interval_seconds: Option<Spanned<i64>>,
+    /// A cron expression for this target's scans, e.g. `"*/15 * * * *"`.
+    pub schedule: Option<Spanned<String>>,
+    /// The IANA zone `schedule` is read in; default `UTC`.
+    pub schedule_timezone: Option<Spanned<String>>,
 }
 
 /// `[[target.state]]`: every field of every source type; `type` says which apply
@@ -621,6 +662,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static [&'static str])> {
         ("channel", fields_of::<RawChannel>()),
         ("route", fields_of::<RawRoute>()),
         ("notify", fields_of::<RawNotify>()),
+        ("daemon", fields_of::<RawDaemon>()),
     ]
 }
 

@@ -40,6 +40,7 @@ use super::{
 use crate::ignore::{AttrPattern, DriftIgnore, Glob, IgnoreError, IgnoreRule};
 use crate::store::RetentionPolicy;
 
+mod daemon;
 mod notify;
 
 /// One problem in a config file, with where it is and what to write instead.
@@ -896,6 +897,7 @@ impl Checker<'_> {
         let channels = self.channels(raw.channel.as_deref().unwrap_or_default());
         let routes = self.routes(raw.route.as_deref().unwrap_or_default(), &channels);
         let notify = self.notify(raw.notify.as_ref(), &channels);
+        let daemon = self.daemon(raw.daemon.as_ref());
         Config {
             source: path.to_path_buf(),
             store,
@@ -909,6 +911,7 @@ impl Checker<'_> {
             channels,
             routes,
             notify,
+            daemon,
         }
     }
 
@@ -1139,6 +1142,7 @@ impl Checker<'_> {
         };
 
         let driftignore = raw.driftignore.as_ref().and_then(|d| self.driftignore(d));
+        let schedule = self.target_schedule(raw);
 
         Target {
             name,
@@ -1146,6 +1150,7 @@ impl Checker<'_> {
             states,
             aws,
             driftignore,
+            schedule,
         }
     }
 

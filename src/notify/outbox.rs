@@ -110,6 +110,14 @@ impl Outbox {
         }
     }
 
+    /// A reloaded config: channels, routes and settings from now on (the
+    /// sinks are built again on their next use; the lock is kept).
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        self.config = config;
+        self.sinks.clear();
+        self.pace.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Takes the store's outbox lock (`<store>.outbox.lock`), so no other
     /// process delivers at the same time; a worker that died (even by
     /// `kill -9`) released it, and the rows it had claimed are free again.

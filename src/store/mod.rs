@@ -26,6 +26,7 @@
 mod attribution;
 mod cache;
 mod content;
+mod daemon;
 mod dao;
 mod findings;
 mod members;
@@ -38,6 +39,7 @@ pub use attribution::{
     AttributionCandidate, AttributionRow, AttributionStatus, Fetch, FetchedSpan,
 };
 pub use content::EncodedResource;
+pub use daemon::OpenByTierKind;
 pub use dao::{Reader, Writer};
 pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
@@ -387,6 +389,14 @@ impl Store {
 }
 
 impl Store {
+    /// Moves the write-ahead log into the database file (at a clean stop,
+    /// so the file alone is the whole store).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn pruned_below(&self, target: TargetId) -> i64 {
         let map = self
             .pruned_below

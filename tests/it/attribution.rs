@@ -10,16 +10,17 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use driftd::attribution::Channel;
-use driftd::attribution::run::{PassContext, attribute_target, start_searches};
+use driftd::attribution::run::{PassContext, attribute_target};
 use driftd::clock::ManualClock;
 use driftd::config::{AttributionSettings, AwsAccount, AwsScope, CloudTrailSource, Target};
 use driftd::live::{Coverage, Listing, LiveInventory};
 use driftd::model::{Origin, Resource};
 use driftd::secrets::SecretKey;
-use driftd::store::{AttributionStatus, ScanOutcome, ScanStatus, Side, Store};
+use driftd::store::{AttributionStatus, Store};
 
 use crate::support::cloudtrail::{CloudTrailEmulator, invictus_records};
 use crate::support::moto::MotoServer;
+use crate::support::searches::scan;
 
 const ACCOUNT: &str = "123837392027";
 const REGION: &str = "us-east-1";
@@ -127,65 +128,6 @@ fn scope(moto: &MotoServer, cloudtrail: &CloudTrailEmulator) -> AwsScope {
     }
 }
 
-/// One scan as `scan_target` stores it, without listing: both sides stored,
-/// the diff observed, findings reconciled and searches started, in one
-/// write transaction.
-fn scan(
-    store: &Store,
-    target: &Target,
-    settings: &AttributionSettings,
-    (started, ended): (DateTime<Utc>, DateTime<Utc>),
-    desired: &[Resource],
-    inventory: &LiveInventory,
-) -> usize {
-    let drift = driftd::diff::diff(
-        desired,
-        inventory,
-        &driftd::aws::types::rules,
-        &Default::default(),
-    );
-    let observed = driftd::findings::observe(&drift.drifts, &[]);
-    let complete = driftd::scan::complete_types(&inventory.coverage);
-    store
-        .write(|w| {
-            let target_id = w.upsert_target(&target.name, &target.environment)?;
-            let scan = w.begin_scan(target_id, started)?;
-            w.store_resources(scan, Side::Desired, desired)?;
-            w.store_resources(scan, Side::Live, &inventory.resources)?;
-            w.finish_scan(
-                scan,
-                &ScanOutcome {
-                    ended_at: ended,
-                    status: ScanStatus::Complete,
-                    source_versions: vec![],
-                    diagnostics: vec![],
-                },
-            )?;
-            driftd::scan::update_findings(
-                w,
-                target_id,
-                &target.name,
-                &observed,
-                driftd::findings::ScanInfo {
-                    scan_id: scan.0,
-                    at: ended,
-                },
-                &complete,
-                &driftd::findings::Policy { confirm_after: 1 },
-            )?;
-            start_searches(
-                w,
-                target_id,
-                target.aws.as_ref().unwrap(),
-                desired,
-                &inventory.resources,
-                settings,
-                ended,
-            )
-        })
-        .unwrap()
-}
-
 struct World {
     _moto: MotoServer,
     cloudtrail: CloudTrailEmulator,
@@ -209,6 +151,7 @@ async fn world() -> World {
         states: vec![],
         aws: Some(scope(&moto, &cloudtrail)),
         driftignore: None,
+        schedule: None,
     };
     World {
         _moto: moto,

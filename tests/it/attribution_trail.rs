@@ -259,6 +259,7 @@ impl Trail {
                 },
             }),
             driftignore: None,
+            schedule: None,
         }
     }
 }

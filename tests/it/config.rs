@@ -79,6 +79,7 @@ fn minimal_config_gets_defaults() {
                     cloudtrail: Default::default(),
                 }),
                 driftignore: None,
+                schedule: None,
             }],
             aws: AwsSettings::default(),
             findings: FindingsSettings::default(),
@@ -89,6 +90,7 @@ fn minimal_config_gets_defaults() {
             channels: vec![],
             routes: vec![],
             notify: driftd::config::NotifySettings::default(),
+            daemon: driftd::config::DaemonSettings::default(),
         }
     );
     assert_eq!(
@@ -241,6 +243,7 @@ driftignore = "ignores/prod-network.driftignore"
             driftignore: Some(PathBuf::from(
                 "/etc/driftd/ignores/prod-network.driftignore"
             )),
+            schedule: None,
         }]
     );
 }
@@ -1067,9 +1070,25 @@ fn the_example_config_shows_every_key() {
 
     let accepted = driftd::config::accepted_keys();
     assert!(accepted.len() >= 7, "{accepted:?}");
+    // Shown commented out: set, they must resolve when the daemon starts,
+    // and the example (installed as /etc/driftd/config.toml) must start.
+    let commented = [(
+        "daemon",
+        "token",
+        "# token = { credential = \"http-token\" }",
+    )];
+    for (_, _, line) in commented {
+        assert!(
+            text.contains(line),
+            "config.example.toml does not show {line:?}"
+        );
+    }
     let mut missing = Vec::new();
     for (table, keys) in accepted {
         for key in keys {
+            if commented.iter().any(|(t, k, _)| *t == table && k == key) {
+                continue;
+            }
             if !seen.get(table).is_some_and(|s| s.contains(*key)) {
                 missing.push(format!("{table}.{key}"));
             }
@@ -1688,4 +1707,78 @@ escalate_to = ["mail"]
     // The secret is never echoed.
     assert!(!format!("{found:?}").contains("B0/secret"));
     assert!(found.iter().all(|p| p.hint.is_some()), "{found:#?}");
+}
+
+#[test]
+fn daemon_and_schedule_mistakes_are_each_named_with_a_fix() {
+    let text = MINIMAL.replace(
+        "environment = \"prod\"\n",
+        "environment = \"prod\"\ninterval_minutes = 5\nschedule = \"*/5 * * * *\"\n",
+    ) + r#"
+[[target]]
+name = "b"
+environment = "dev"
+schedule = "every morning"
+schedule_timezone = "Mars/Olympus"
+  [[target.state]]
+  type = "file"
+  path = "b.tfstate"
+  [target.aws]
+  regions = ["eu-west-1"]
+  [[target.aws.account]]
+  id = "111111111111"
+
+[daemon]
+listen = "0.0.0.0:9470"
+interval_minutes = 0
+log_format = "xml"
+"#;
+    let found = problems(&text);
+    let messages: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.field.as_str(), p.message.as_str()))
+        .collect();
+    for (field, message) in [
+        (
+            "target[0].interval_minutes",
+            "a target has either interval_minutes or schedule, not both",
+        ),
+        (
+            "target[1].schedule_timezone",
+            "\"Mars/Olympus\" is not a time zone driftd knows",
+        ),
+        (
+            "daemon.listen",
+            "listen = \"0.0.0.0:9470\" is reachable from other hosts, and no token is set",
+        ),
+        (
+            "daemon.interval_minutes",
+            "0 is out of range: it must be from 1 to 10080",
+        ),
+        ("daemon.log_format", "log_format \"xml\" is not known"),
+    ] {
+        assert!(
+            messages.contains(&(field, message)),
+            "missing {field}: {message}\nin {messages:#?}"
+        );
+    }
+    assert!(
+        messages.iter().any(|(f, m)| *f == "target[1].schedule"
+            && m.starts_with("\"every morning\" is not a cron expression")),
+        "{messages:#?}"
+    );
+    assert!(found.iter().all(|p| p.hint.is_some()), "{found:#?}");
+
+    // Both forms of a good schedule, and the defaults.
+    let good = MINIMAL.replace(
+        "environment = \"prod\"\n",
+        "environment = \"prod\"\nschedule = \"0 6 * * 1-5\"\nschedule_timezone = \"Europe/Amsterdam\"\n",
+    );
+    let config = parse(&good).unwrap();
+    assert!(matches!(
+        config.targets[0].schedule,
+        Some(driftd::config::Schedule::Cron { .. })
+    ));
+    assert_eq!(config.daemon, driftd::config::DaemonSettings::default());
+    assert!(config.daemon.listen.ip().is_loopback());
 }

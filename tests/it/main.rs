@@ -17,6 +17,7 @@ mod cli;
 mod cloudtrail_emulator;
 mod config;
 mod corpus_live;
+mod daemon;
 mod diff;
 mod findings;
 mod generate;

@@ -11,6 +11,7 @@ pub mod http_backend;
 pub mod moto;
 pub mod notify;
 pub mod pd_receiver;
+pub mod searches;
 pub mod sink_worker;
 pub mod smtp;
 pub mod terraform;
