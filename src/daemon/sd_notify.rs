@@ -18,6 +18,10 @@ impl Notifier {
     pub fn from_env() -> Notifier {
         let socket = std::env::var("NOTIFY_SOCKET").ok().and_then(|path| {
             let sock = UnixDatagram::unbound().ok()?;
+            // Never wait on the service manager: a full queue drops the
+            // message (the next status or ping replaces it) instead of
+            // stopping the scheduler loop that sends it.
+            sock.set_nonblocking(true).ok()?;
             Some((sock, path))
         });
         let pid_ok = std::env::var("WATCHDOG_PID")
@@ -36,8 +40,9 @@ impl Notifier {
         self.watchdog.map(|w| w / 2)
     }
 
-    /// Sends `state` (one or more `KEY=VALUE` lines). Failures are logged once
-    /// at debug level: systemd being gone must not stop the daemon.
+    /// Sends `state` (one or more `KEY=VALUE` lines), without blocking.
+    /// Failures are logged at debug level: systemd being gone or stuck must
+    /// not stop the daemon.
     pub fn notify(&self, state: &str) {
         let Some((sock, path)) = &self.socket else {
             return;

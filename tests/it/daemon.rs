@@ -850,3 +850,36 @@ fn a_new_version_of_a_remote_state_scans_its_target_early() {
         log.text()
     );
 }
+
+/// A `NOTIFY_SOCKET` nobody reads (a stuck or gone service manager) must
+/// not stop the daemon: its messages are dropped, the scans go on.
+#[test]
+fn a_notify_socket_nobody_reads_does_not_stop_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, fast, watched, socket) = setup(dir.path());
+    let port = free_port();
+    let config = dir.path().join("driftd.toml");
+    std::fs::write(
+        &config,
+        config_text(
+            dir.path(),
+            port,
+            &moto.endpoint_url(),
+            &targets(&fast, &watched, None),
+            "",
+        )
+        .replace("interval_seconds = 2", "interval_seconds = 1"),
+    )
+    .unwrap();
+    // Bound, never read: its queue fills after a few messages.
+    let _deaf = UnixDatagram::bind(&socket).unwrap();
+    let daemon = Daemon::start(&config, port, &socket);
+    let log = daemon.log.clone();
+    wait_for("the listener", &log, Duration::from_secs(10), || {
+        daemon.get("/healthz").0 == 200
+    });
+    wait_for("12 scans of fast", &log, Duration::from_secs(120), || {
+        daemon.scans("fast") >= 12
+    });
+    assert_eq!(daemon.get("/healthz").0, 200);
+}
