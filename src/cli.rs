@@ -308,21 +308,13 @@ pub enum Format {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Run { config } = &cli.command {
-        // The daemon sets up logging once it has read `[daemon] log_format`.
-        let filter = cli.log.as_deref().unwrap_or("info");
-        return match crate::daemon::run(&config.path, filter) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        };
+    // `run` sets up logging itself, once it has read `[daemon] log_format`.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(
+            cli.log.as_deref().unwrap_or("warn"),
+            crate::config::LogFormat::Text,
+        );
     }
-    init_logging(
-        cli.log.as_deref().unwrap_or("warn"),
-        crate::config::LogFormat::Text,
-    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

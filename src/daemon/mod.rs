@@ -879,8 +879,8 @@ impl Daemon {
                 break;
             }
             tokio::select! {
-                _ = term.recv() => return second_signal(),
-                _ = int.recv() => return second_signal(),
+                _ = term.recv() => second_signal(),
+                _ = int.recv() => second_signal(),
                 Some(done) = self.scans.join_next_with_id() => self.scan_finished(done).await,
                 _ = tokio::time::sleep_until(deadline) => {
                     tracing::warn!("the grace time is over: cancelling {} scan(s)", self.scans.len());
@@ -902,8 +902,8 @@ impl Daemon {
         };
         tokio::select! {
             _ = workers => {}
-            _ = term.recv() => return second_signal(),
-            _ = int.recv() => return second_signal(),
+            _ = term.recv() => second_signal(),
+            _ = int.recv() => second_signal(),
         }
         let store = self.shared.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.checkpoint()).await;
@@ -912,7 +912,7 @@ impl Daemon {
     }
 }
 
-fn second_signal() -> ExitCode {
+fn second_signal() -> ! {
     tracing::warn!(
         "second signal: stopping now (the store is transactional: nothing is half-written)"
     );

@@ -51,7 +51,9 @@ impl Checker<'_> {
                     .into(),
             );
         }
-        let interval = self.interval(&raw.interval_minutes, &None);
+        let interval = self
+            .in_range(&raw.interval_minutes, 1, 10_080, "interval_minutes = 10")
+            .map(|m| Duration::from_secs(m as u64 * 60));
         let jitter = self.in_range(&raw.jitter_seconds, 0, 3600, "jitter_seconds = 30");
         let concurrent =
             self.in_range(&raw.max_concurrent_scans, 1, 64, "max_concurrent_scans = 2");
