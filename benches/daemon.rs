@@ -169,6 +169,11 @@ fn main() {
         status_kb(pid, "VmRSS:") as f64 / 1024.0,
         status_kb(pid, "VmHWM:") as f64 / 1024.0
     );
+    println!(
+        "    of which anonymous {:.1} MB, file-backed {:.1} MB (the binary's code pages)",
+        status_kb(pid, "RssAnon:") as f64 / 1024.0,
+        status_kb(pid, "RssFile:") as f64 / 1024.0
+    );
     stop(&mut child);
 
     let mut times = Vec::new();

@@ -17,6 +17,7 @@
 //! that too leaves nothing half-written.
 
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod schedule;
 pub mod sd_notify;
@@ -56,6 +57,9 @@ const TICK: Duration = Duration::from_secs(10);
 const OUTBOX_IDLE: Duration = Duration::from_secs(60);
 /// The attribution worker looks for due searches at least this often.
 const ATTRIBUTION_EVERY: Duration = Duration::from_secs(60);
+/// Once no scan has run for this long, freed memory goes back to the kernel
+/// (after the outbox and attribution work a scan wakes has had its turn).
+const TRIM_AFTER: Duration = Duration::from_secs(15);
 
 /// What the HTTP listener and the workers share with the scheduler.
 pub struct Shared {
@@ -223,6 +227,8 @@ struct Daemon {
     _watch: watch::Watch,
     workers: JoinSet<()>,
     http: Option<tokio::task::JoinHandle<()>>,
+    /// When to hand freed memory back ([`memory::release_free_memory`]).
+    trim_at: Option<Instant>,
 }
 
 fn jitter(max: Duration) -> Duration {
@@ -343,6 +349,7 @@ impl Daemon {
             _watch: watch,
             workers,
             http: Some(http),
+            trim_at: None,
         };
         for target in &config.targets {
             daemon.add_slot(target.clone(), true).await;
@@ -460,7 +467,16 @@ impl Daemon {
                 self.scan_early(&targets);
             }
             self.start_due();
+            if self.trim_at.is_some_and(|at| at <= Instant::now()) {
+                self.trim_at = None;
+                if self.scans.is_empty() {
+                    tokio::task::spawn_blocking(memory::release_free_memory);
+                }
+            }
             let mut wake = TICK;
+            if let Some(at) = self.trim_at {
+                wake = wake.min(at.saturating_duration_since(Instant::now()));
+            }
             if let Some(w) = watchdog_every {
                 wake = wake.min(w.saturating_sub(last_ping.elapsed()));
             }
@@ -677,6 +693,7 @@ impl Daemon {
         }
         self.outbox_wake.notify_one();
         self.attribution_wake.notify_one();
+        self.trim_at = Some(Instant::now() + TRIM_AFTER);
         self.update_status().await;
     }
 
