@@ -132,6 +132,18 @@ pub enum Command {
     /// The notification outbox: what was sent, what waits, what failed.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Write the drift report as static HTML pages (the pages `driftd run`
+    /// serves, without the decision forms), for a CI artifact or a web server.
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The directory to write (created if needed; pages in it are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Only this target (its `name` in the config).
+        #[arg(long, short)]
+        target: Option<String>,
+    },
     /// Write the man pages or shell completions (for packaging).
     #[command(subcommand, hide = true)]
     Generate(generate::GenerateCommand),
@@ -469,6 +481,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             wait,
             format,
         }) => outbox::run(&config.path, wait, format),
+        Command::Report {
+            config,
+            out,
+            target,
+        } => db::report(&config.path, &out, target.as_deref()),
         Command::Generate(command) => generate::run(command),
         Command::Run { config } => {
             crate::daemon::run(&config.path, cli.log.as_deref().unwrap_or("info"))

@@ -32,6 +32,17 @@ pub struct Neighbour {
     pub kind: EdgeKind,
 }
 
+/// What [`ResourceGraph::dependents_by_level`] draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbourhood {
+    /// Dependents (resource indexes) with their level, nearest first.
+    pub shown: Vec<(usize, u32)>,
+    /// (dependent, dependency) pairs among the resource and `shown`.
+    pub edges: Vec<(usize, usize)>,
+    /// Dependents left out.
+    pub more: usize,
+}
+
 /// The graph over a slice of resources; node weights are indexes into that slice.
 #[derive(Debug)]
 pub struct ResourceGraph {
@@ -190,6 +201,56 @@ impl ResourceGraph {
         }
         out.sort_unstable();
         out
+    }
+
+    /// The dependents of `resource` level by level (1: depends on it directly),
+    /// at most `limit` of them, for drawing.
+    pub fn dependents_by_level(&self, resource: usize, limit: usize) -> Neighbourhood {
+        let mut level: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
+        level.insert(resource, 0);
+        let mut queue = std::collections::VecDeque::from([NodeIndex::new(resource)]);
+        let mut shown = Vec::new();
+        let mut total = 0usize;
+        while let Some(n) = queue.pop_front() {
+            let depth = level[&self.graph[n]];
+            let mut next: Vec<NodeIndex> = self
+                .graph
+                .neighbors_directed(n, Direction::Incoming)
+                .collect();
+            next.sort_unstable();
+            next.dedup();
+            for m in next {
+                let r = self.graph[m];
+                if level.contains_key(&r) {
+                    continue;
+                }
+                level.insert(r, depth + 1);
+                total += 1;
+                if shown.len() < limit {
+                    shown.push((r, depth + 1));
+                }
+                queue.push_back(m);
+            }
+        }
+        let drawn: std::collections::HashSet<usize> = shown
+            .iter()
+            .map(|&(r, _)| r)
+            .chain(std::iter::once(resource))
+            .collect();
+        let mut edges: Vec<(usize, usize)> = self
+            .graph
+            .edge_indices()
+            .filter_map(|e| self.graph.edge_endpoints(e))
+            .map(|(a, b)| (self.graph[a], self.graph[b]))
+            .filter(|(a, b)| a != b && drawn.contains(a) && drawn.contains(b))
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        Neighbourhood {
+            shown,
+            edges,
+            more: total - total.min(limit),
+        }
     }
 
     /// The blast radius: how many resources depend on `resource`, transitively.

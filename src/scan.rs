@@ -511,6 +511,7 @@ pub async fn scan_target(
         .as_ref()
         .map(|l| complete_types(&l.coverage))
         .unwrap_or_default();
+    let summary = live_report.as_ref().map(|l| scan_summary(l, managed));
     let (stats, findings_report) = tokio::task::spawn_blocking(move || {
         store.write(|w| {
             let stats = w.store_resources(scan_id, Side::Desired, &resources)?;
@@ -550,6 +551,10 @@ pub async fn scan_target(
                 )?),
                 None => None,
             };
+            if let Some(mut summary) = summary {
+                summary.needing_attention = findings.as_ref().map_or(0, |f| f.needing_attention);
+                w.record_scan_summary(scan_id, ended_at, &summary)?;
+            }
             if let (Some(report), Some((settings, scope))) = (findings.as_ref(), &attribution)
                 && report.active > 0
             {
@@ -890,4 +895,34 @@ fn apply_ignore(
         drift.managed as f64 / seen as f64
     };
     filtered
+}
+
+/// The totals the report pages show of a scan that compared with the cloud
+/// (open findings are filled in once the findings are updated).
+fn scan_summary(live: &LiveReport, in_states: usize) -> crate::store::ScanSummary {
+    let drift = &live.drift;
+    crate::store::ScanSummary {
+        listed: live.resources,
+        in_states,
+        managed: drift.managed,
+        unmanaged: drift.unmanaged,
+        missing: drift.missing,
+        changed: drift.changed,
+        ignored: live.ignored.drifts,
+        not_checked: drift.not_checked.values().sum(),
+        unknown: drift.unknown_resources,
+        coverage: drift.coverage,
+        incomplete: drift
+            .unknown
+            .iter()
+            .map(|c| {
+                let why = match &c.listing {
+                    crate::live::Listing::Unknown { reason } => reason.as_str(),
+                    crate::live::Listing::Complete => "incomplete",
+                };
+                format!("{} in {}/{}: {why}", c.resource_type, c.account, c.region)
+            })
+            .collect(),
+        needing_attention: 0,
+    }
 }

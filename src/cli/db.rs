@@ -1,5 +1,6 @@
 //! `driftd db stats` and `driftd db prune`: thin wrappers over
-//! [`crate::store::Reader::stats`] and [`crate::store::Store::prune`].
+//! [`crate::store::Reader::stats`] and [`crate::store::Store::prune`]; and
+//! `driftd report`, over [`crate::report::export::export`].
 
 use super::{Format, load_config};
 use crate::output::table;
@@ -178,4 +179,25 @@ fn render_stats(s: &StoreSizes) -> String {
         .collect();
     text.push_str(&table(&["TABLE", "ROWS"], &rows));
     text
+}
+
+pub(super) fn report(
+    config_path: &Path,
+    out: &Path,
+    target: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let Some((config, store)) = open(config_path)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let key = crate::secrets::SecretKey::load_or_create(&config.store.key_path)?;
+    let done = crate::report::export::export(&store, &key, out, target, chrono::Utc::now())?;
+    println!(
+        "{}: {} file(s): the overview, {} scan page(s), {} finding page(s), {} resource page(s), the audit trail; open index.html",
+        out.display(),
+        done.files,
+        done.scans,
+        done.findings,
+        done.resources
+    );
+    Ok(ExitCode::SUCCESS)
 }

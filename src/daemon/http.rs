@@ -1,8 +1,10 @@
 //! The daemon's HTTP listener: `/healthz` (the scheduler loop is alive),
-//! `/readyz` (the store answers and every target has been scanned) and
-//! `/metrics` (Prometheus text). Localhost by default; bound anywhere else,
-//! config validation has required a token, and every path but `/healthz`
-//! needs `Authorization: Bearer <token>`.
+//! `/readyz` (the store answers and every target has been scanned),
+//! `/metrics` (Prometheus text), and the report pages and their JSON
+//! (`report::web`). Localhost by default; bound anywhere else, config
+//! validation has required a token, and every path but `/healthz` needs
+//! `Authorization: Bearer <token>`. Every answer carries a strict
+//! Content-Security-Policy and the other security headers.
 
 use std::sync::Arc;
 
@@ -14,18 +16,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::Shared;
+use crate::report::web::Identity;
 
 pub fn router(shared: Arc<Shared>) -> Router {
+    let report = crate::report::web::routes(Arc::new(crate::report::web::ReportState {
+        store: shared.store.clone(),
+        key: shared.key.clone(),
+        clock: shared.clock.clone(),
+    }));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(shared.clone(), guard))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(report)
+        .layer(middleware::from_fn_with_state(shared, guard))
 }
 
 /// The token check and the headers every answer carries.
-async fn guard(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn guard(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let token = shared
         .http_token
         .read()
@@ -48,6 +57,9 @@ async fn guard(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
             );
             return r;
         }
+        req.extensions_mut().insert(Identity::Token);
+    } else {
+        req.extensions_mut().insert(Identity::Local);
     }
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -58,12 +70,16 @@ async fn guard(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::report::html::CSP),
+    );
     r
 }
 
 /// Compares digests of both, byte by byte without an early exit: the time
 /// taken says nothing about how much of the token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use sha2::Digest;
     let (x, y) = (sha2::Sha256::digest(a), sha2::Sha256::digest(b));
     x.iter()

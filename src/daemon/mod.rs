@@ -66,6 +66,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub metrics: Metrics,
     pub http_token: RwLock<Option<String>>,
+    /// The install key: CSRF tokens of the report's forms, the audit chain.
+    pub key: SecretKey,
     clock: Arc<dyn Clock>,
     heartbeat: Mutex<Instant>,
     status: Mutex<Status>,
@@ -282,6 +284,7 @@ impl Daemon {
             store: store.clone(),
             metrics: Metrics::default(),
             http_token: RwLock::new(token),
+            key: key.clone(),
             clock: clock.clone(),
             heartbeat: Mutex::new(Instant::now()),
             status: Mutex::new(Status::default()),

@@ -360,7 +360,7 @@ impl Reader<'_> {
     }
 }
 
-fn decode_event(
+pub(super) fn decode_event(
     unpacker: &mut Unpacker,
     id: &str,
     packed: &[u8],

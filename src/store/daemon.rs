@@ -68,6 +68,16 @@ impl Writer<'_> {
             what: "a diagnostic".into(),
             reason: e.to_string(),
         })?;
+        let running: Vec<i64> = self
+            .conn
+            .prepare(
+                "SELECT id FROM scans WHERE status = 'running' AND (?1 IS NULL OR target_id = ?1)",
+            )?
+            .query_map([target.map(|t| t.0)], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in running {
+            self.count_scan_day(super::ScanId(id), now, "failed")?;
+        }
         let n = self.conn.execute(
             "UPDATE scans SET status = 'failed', ended_at = ?1, diagnostics = ?2
               WHERE status = 'running' AND (?3 IS NULL OR target_id = ?3)",

@@ -277,6 +277,7 @@ impl Writer<'_> {
             source_versions,
             diagnostics,
         ])?;
+        self.count_scan_day(scan, outcome.ended_at, outcome.status.as_sql())?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use super::members;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this binary writes and understands.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Marks the file as a driftd store (`PRAGMA application_id`, "drft"), so a
 /// stranger's SQLite database is refused instead of being written into.
@@ -98,6 +98,7 @@ fn upgrade_to(conn: &Connection, version: u32) -> rusqlite::Result<()> {
         }
         4 => conn.execute_batch(include_str!("../../schema/0004_attribution.sql")),
         5 => conn.execute_batch(include_str!("../../schema/0005_notify.sql")),
+        6 => conn.execute_batch(include_str!("../../schema/0006_report.sql")),
         _ => unreachable!("migrate_to checked {version} <= SCHEMA_VERSION"),
     }
 }

@@ -29,9 +29,11 @@ mod content;
 mod daemon;
 mod dao;
 mod findings;
+mod history;
 mod members;
 mod migrate;
 mod notify;
+mod report;
 mod retention;
 mod stats;
 
@@ -42,11 +44,13 @@ pub use content::EncodedResource;
 pub use daemon::OpenByTierKind;
 pub use dao::{Reader, Writer};
 pub use findings::{AuditBreak, AuditCheck, AuditEntry, AuditRecord, FindingFilter, FindingLookup};
+pub use history::{ScanDay, ScanSummary};
 pub use migrate::{MigrateError, SCHEMA_VERSION, migrate_to, schema_version};
 pub use notify::{
     DeliveryRow, DeliveryState, NewDelivery, NewNotifyEvent, NotifyEventRow, NotifyKind,
     OutboxCounts, OutboxFilter,
 };
+pub use report::{AuditFilter, FindingRow, OpenCounts, VersionSeen};
 pub use retention::{PruneStats, RetentionPolicy};
 pub use stats::{StoreSizes, TableRows, TargetScans};
 
