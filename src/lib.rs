@@ -20,6 +20,7 @@ pub mod notify;
 mod output;
 pub mod policy;
 pub mod progress;
+pub mod report;
 pub mod scan;
 pub mod secrets;
 pub mod sources;

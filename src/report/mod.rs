@@ -1,0 +1,3 @@
+//! What the HTML report pages draw (pure: data in, markup out).
+
+pub mod svg;
