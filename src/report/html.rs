@@ -325,7 +325,7 @@ pub fn finding(
                 edges: b.edges.clone(),
                 more: b.more,
             };
-            svg::blast_radius(&n, 900)
+            svg::blast_radius(&n, 900, "blast")
         })
         .unwrap_or_default();
     render(&FindingHtml {
