@@ -13,6 +13,7 @@ mod aws_net;
 mod aws_rds;
 mod aws_s3;
 mod aws_sg;
+mod browser;
 mod cli;
 mod cloudtrail_emulator;
 mod config;

@@ -2,6 +2,7 @@
 
 pub mod api_receiver;
 pub mod botocore;
+pub mod browser;
 pub mod chat_receiver;
 pub mod chat_schemas;
 pub mod cloudtrail;
