@@ -303,20 +303,20 @@ struct DecisionForm {
 }
 
 /// A form posted from another site is refused: browsers say where a
-/// request comes from in `Sec-Fetch-Site` and `Origin`.
+/// request comes from in `Sec-Fetch-Site`, and older ones in `Origin`. Under
+/// `Referrer-Policy: no-referrer` a browser's form POST carries `Origin:
+/// null`, which says nothing; the CSRF token is the guard that always holds.
 fn same_origin(headers: &HeaderMap) -> bool {
     let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
-    if let Some(site) = get("sec-fetch-site")
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
+    if let Some(site) = get("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
     }
     match (get("origin"), get("host")) {
+        (None | Some("null"), _) => true,
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_some_and(|(_, authority)| authority == host),
         (Some(_), None) => false,
-        (None, _) => true,
     }
 }
 

@@ -225,7 +225,10 @@ impl ActorCache {
             Some(p) => {
                 let unpacker = self.unpacker.get_or_insert_with(Unpacker::new);
                 let actor = super::attribution::decode_event(unpacker, event_id, &p)?.actor();
-                (Some(actor.display()), Some(actor.channel.as_str().to_string()))
+                (
+                    Some(actor.display()),
+                    Some(actor.channel.as_str().to_string()),
+                )
             }
         };
         self.seen.insert(event_id.to_string(), value.clone());

@@ -34,6 +34,7 @@ mod notify_teams;
 mod notify_webhook;
 mod partial;
 mod readonly;
+mod report;
 mod retention;
 mod scenario;
 mod sources;
