@@ -35,6 +35,7 @@ mod notify_webhook;
 mod partial;
 mod readonly;
 mod report;
+mod report_golden;
 mod retention;
 mod scenario;
 mod sources;
