@@ -59,6 +59,8 @@ pub struct DaemonSettings {
     pub watch_state_files: bool,
     pub watch_config: bool,
     pub log_format: LogFormat,
+    /// Where the static report is written after every scan, when set.
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +80,7 @@ impl Default for DaemonSettings {
             jitter: std::time::Duration::from_secs(30),
             max_concurrent_scans: 2,
             shutdown_grace: std::time::Duration::from_secs(30),
+            report_dir: None,
             state_poll: std::time::Duration::from_secs(60),
             watch_state_files: true,
             watch_config: true,

@@ -76,6 +76,9 @@ pub(crate) struct RawDaemon {
     pub watch_config: Option<Spanned<bool>>,
     /// `text` (journald-friendly) or `json`; default `text`.
     pub log_format: Option<Spanned<String>>,
+    /// Write the report as static pages into this directory after every
+    /// scan (`driftd report --out`); default: not written.
+    pub report_dir: Option<Spanned<String>>,
 }
 
 /// `[policy]`.

@@ -224,6 +224,8 @@ struct Daemon {
     stop_tx: tokio_watch::Sender<bool>,
     outbox_wake: Arc<Notify>,
     attribution_wake: Arc<Notify>,
+    /// Wakes the static report's writer (`[daemon] report_dir`).
+    report_wake: Arc<Notify>,
     changes_tx: mpsc::UnboundedSender<Change>,
     changes_rx: mpsc::UnboundedReceiver<Change>,
     _watch: watch::Watch,
@@ -294,6 +296,7 @@ impl Daemon {
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         let outbox_wake = Arc::new(Notify::new());
         let attribution_wake = Arc::new(Notify::new());
+        let report_wake = Arc::new(Notify::new());
         let fetcher = Arc::new(Fetcher::new(Default::default()));
 
         let mut workers = JoinSet::new();
@@ -312,6 +315,14 @@ impl Daemon {
             outbox_wake.clone(),
             stop_rx.clone(),
             shared.clone(),
+        ));
+        workers.spawn(report_writer(
+            store.clone(),
+            key.clone(),
+            clock.clone(),
+            config_rx.clone(),
+            report_wake.clone(),
+            stop_rx.clone(),
         ));
         workers.spawn(state_poller(
             store.clone(),
@@ -347,6 +358,7 @@ impl Daemon {
             stop_tx,
             outbox_wake,
             attribution_wake,
+            report_wake,
             changes_tx,
             changes_rx,
             _watch: watch,
@@ -696,6 +708,7 @@ impl Daemon {
         }
         self.outbox_wake.notify_one();
         self.attribution_wake.notify_one();
+        self.report_wake.notify_one();
         self.trim_at = Some(Instant::now() + TRIM_AFTER);
         self.update_status().await;
     }
@@ -937,6 +950,44 @@ fn second_signal() -> ! {
         "second signal: stopping now (the store is transactional: nothing is half-written)"
     );
     std::process::exit(130);
+}
+
+/// Writes the static report into `[daemon] report_dir` after scans (one
+/// export at a time; scans that end meanwhile are covered by the next).
+async fn report_writer(
+    store: Arc<Store>,
+    key: SecretKey,
+    clock: Arc<dyn Clock>,
+    config: tokio_watch::Receiver<Arc<Config>>,
+    wake: Arc<Notify>,
+    mut stop: tokio_watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let Some(dir) = config.borrow().daemon.report_dir.clone() else {
+            continue;
+        };
+        let (store, key, clock) = (store.clone(), key.clone(), clock.clone());
+        let out = dir.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            crate::report::export::export(&store, &key, &out, None, clock.now())
+        })
+        .await;
+        match result {
+            Ok(Ok(done)) => tracing::info!(
+                dir = %dir.display(),
+                files = done.files,
+                "wrote the static report"
+            ),
+            Ok(Err(e)) => tracing::error!(
+                "the static report ([daemon] report_dir) was not written: {e}; the next scan tries again"
+            ),
+            Err(e) => tracing::error!("the static report writer failed: {e}"),
+        }
+    }
 }
 
 async fn outbox_worker(

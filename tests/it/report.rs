@@ -337,11 +337,28 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 fn the_report_pages_show_real_drift_escape_cloud_data_and_guard_decisions() {
     let scenario = Scenario::new();
     let port = free_port();
-    let config = scenario.config(port, "127.0.0.1", "");
+    let auto = scenario.dir.path().join("auto-report");
+    let config = scenario.config(
+        port,
+        "127.0.0.1",
+        &format!("report_dir = \"{}\"", auto.display()),
+    );
     let mut daemon = Daemon::start(&config, port, &[]);
     let overview = daemon.wait_for_findings(&[]);
     let scan_id = overview["targets"][0]["last_scan"]["id"].as_i64().unwrap();
     assert_eq!(overview["targets"][0]["name"], "prod-web");
+    // [daemon] report_dir: the static report follows each scan.
+    let start = Instant::now();
+    while !auto.join(format!("scans/{scan_id}.html")).is_file() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no static report in {}:\n{}",
+            auto.display(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(auto.join("index.html").is_file());
     let summary = &overview["targets"][0]["last_scan"]["summary"];
     assert!(summary["listed"].as_u64().unwrap() > 10, "{summary}");
     assert_eq!(summary["unmanaged"], 2, "the two log groups: {summary}");

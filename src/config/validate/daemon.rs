@@ -102,6 +102,11 @@ impl Checker<'_> {
                 .as_ref()
                 .map_or(defaults.watch_config, |b| *b.get_ref()),
             log_format,
+            report_dir: raw
+                .report_dir
+                .as_ref()
+                .and_then(|d| self.not_blank(d, false))
+                .map(|d| self.file_path(d)),
         }
     }
 
