@@ -29,6 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use support::data_dir;
 use support::synth::{self, TemplateSet};
 
 const RUNS: usize = 5;
@@ -339,16 +340,6 @@ fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/terraform-state/aws")
         })
-}
-
-fn data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DRIFTD_BENCH_DATA") {
-        return PathBuf::from(d);
-    }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("bench-data")
 }
 
 fn instances_wanted() -> usize {

@@ -14,6 +14,8 @@
 //! repository), `DRIFTD_BENCH_DATA` (default `$CARGO_TARGET_DIR/bench-data`, else
 //! `target/bench-data`), `DRIFTD_BENCH_INSTANCES` (default 100000).
 
+// Other benchmarks use helpers of it this one does not.
+#[allow(dead_code)]
 mod support;
 
 use driftd::graph::{EdgeKind, ResourceGraph};
@@ -24,6 +26,7 @@ use driftd::store::{ScanOutcome, ScanStatus, Side, Store, StoreStats};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::data_dir;
 use support::synth::{self, TemplateSet};
 
 const RUNS: usize = 3;
@@ -70,16 +73,6 @@ fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/terraform-state/aws")
         })
-}
-
-fn data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DRIFTD_BENCH_DATA") {
-        return PathBuf::from(d);
-    }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("bench-data")
 }
 
 fn instances_wanted() -> usize {
@@ -650,13 +643,7 @@ impl ModelBytes {
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1))
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
+    let cpu = support::cpu_model();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem_kb: u64 = meminfo
         .lines()

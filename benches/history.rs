@@ -47,26 +47,11 @@ use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::synth::{self, TemplateSet};
+use support::{Rng, data_dir, with_suffix};
 
 const SCANS_PER_DAY: u64 = 144;
 const CHANGES_PER_DAY: u64 = 1_000;
 const MB: f64 = 1e6;
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// One resource as both sides hold it, by content generation.
 struct Tracked {
@@ -507,12 +492,6 @@ fn pct(times: &[Duration], p: usize) -> Duration {
     t[((t.len() - 1) * p / 100).min(t.len() - 1)]
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
-}
-
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -525,34 +504,16 @@ fn corpus_dir() -> PathBuf {
         })
 }
 
-fn data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DRIFTD_BENCH_DATA") {
-        return PathBuf::from(d);
-    }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("bench-data")
-}
-
 fn instances_wanted() -> usize {
     env("DRIFTD_BENCH_INSTANCES").map_or(100_000, |n| n as usize)
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1))
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let cpu = support::cpu_model();
     format!(
         "Date {} · {} CPUs ({cpu}) · load average at the end {}",
         Utc::now().format("%Y-%m-%d"),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load.join(" "),
+        support::load_average(),
     )
 }
