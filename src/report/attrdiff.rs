@@ -67,6 +67,27 @@ pub fn attribute_diffs(changes: &Value) -> Vec<AttrDiff> {
         .collect()
 }
 
+/// A whole resource's attributes pretty-printed, keys sorted, with every
+/// secret-named attribute and every hashed value shown as "(sensitive value)".
+pub fn masked_pretty(attributes: &Value) -> String {
+    fn mask(v: &Value, name: Option<&str>) -> Value {
+        if name.is_some_and(is_secret_attribute) && !v.is_null() {
+            return Value::String("(sensitive value)".into());
+        }
+        match v {
+            Value::String(s) if is_hashed(s) => Value::String("(sensitive value)".into()),
+            Value::Array(a) => Value::Array(a.iter().map(|x| mask(x, None)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), mask(x, Some(k))))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string_pretty(&sorted(&mask(attributes, None))).expect("JSON values serialise")
+}
+
 /// The last name in a path (`a.b[0].password` → `password`) names a secret.
 fn is_secret_path(path: &str) -> bool {
     path.split(['.', '[', ']'])
@@ -271,6 +292,24 @@ mod tests {
                 .is_some_and(|a| !a.masked)
         );
         assert_eq!(d.iter().filter(|a| a.masked).count(), 2);
+    }
+
+    #[test]
+    fn a_whole_resource_is_printed_with_its_secrets_masked() {
+        let text = masked_pretty(&json!({
+            "password": "hunter2",
+            "name": "db",
+            "nested": [{"token": "sensitive:hmac-sha256:ab", "port": 5432}],
+        }));
+        assert!(
+            !text.contains("hunter2") && !text.contains("hmac-sha256"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"name\": \"db\"") && text.contains("5432"),
+            "{text}"
+        );
+        assert_eq!(text.matches("(sensitive value)").count(), 2, "{text}");
     }
 
     #[test]

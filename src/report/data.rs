@@ -356,7 +356,13 @@ pub struct ResourcePage {
     pub address: Option<String>,
     pub findings: Vec<Finding>,
     pub versions: Vec<VersionSeen>,
+    /// Each version's attributes, pretty-printed, secrets masked, by hash
+    /// (the newest [`VERSION_CONTENTS`] distinct versions).
+    pub contents: std::collections::BTreeMap<String, String>,
 }
+
+/// How many distinct versions of a resource its page prints.
+pub const VERSION_CONTENTS: usize = 40;
 
 pub fn resource_page(
     r: &Reader<'_>,
@@ -374,11 +380,26 @@ pub fn resource_page(
             "driftd has no finding about {resource_type} {resource_id}"
         )));
     }
+    let versions = r.resource_versions_seen(resource_type, resource_id, 200)?;
+    let mut contents = std::collections::BTreeMap::new();
+    for hash in versions
+        .iter()
+        .flat_map(|v| [v.desired.as_ref(), v.live.as_ref()])
+        .flatten()
+    {
+        if contents.len() >= VERSION_CONTENTS || contents.contains_key(hash) {
+            continue;
+        }
+        if let Some(attributes) = r.version_attributes(hash)? {
+            contents.insert(hash.clone(), super::attrdiff::masked_pretty(&attributes));
+        }
+    }
     Ok(ResourcePage {
         address: findings.iter().find_map(|f| f.address.clone()),
         resource_type: resource_type.to_string(),
         resource_id: resource_id.to_string(),
-        versions: r.resource_versions_seen(resource_type, resource_id, 200)?,
+        versions,
+        contents,
         findings,
     })
 }

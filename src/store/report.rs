@@ -316,3 +316,33 @@ impl Reader<'_> {
         Ok((before, after))
     }
 }
+
+impl Reader<'_> {
+    /// The attributes of a stored resource version (SHA-256, hex), as the
+    /// state or the cloud had them (secrets already hashed); `None` when
+    /// retention removed it.
+    pub fn version_attributes(
+        &self,
+        hash_hex: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let Ok(hash) = hex::decode(hash_hex) else {
+            return Ok(None);
+        };
+        let packed: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT content FROM resource_versions WHERE hash = ?1")?
+            .query_row([hash], |r| r.get(0))
+            .optional()?;
+        let Some(packed) = packed else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: format!("resource version {hash_hex}"),
+            reason,
+        };
+        let text = Unpacker::new().unpack(&packed).map_err(corrupt)?;
+        let content: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        Ok(content.get("attributes").cloned())
+    }
+}

@@ -458,6 +458,23 @@ fn the_report_pages_show_real_drift_escape_cloud_data_and_guard_decisions() {
         &format!("/resources/aws_security_group/{}", scenario.group),
     );
     assert_eq!(resource.status, 200, "{}", resource.body);
+    assert_escaped(&resource.body, "the resource page");
+    let versions = get(
+        port,
+        &format!("/api/resources/aws_security_group/{}", scenario.group),
+    )
+    .json();
+    let contents = versions["contents"].as_object().unwrap();
+    assert!(
+        contents.len() >= 2,
+        "the state's and the cloud's version: {versions}"
+    );
+    assert!(
+        contents
+            .values()
+            .any(|t| t.as_str().unwrap().contains("alert(1)</script>")),
+        "the cloud's version holds the hand-made tag: {versions}"
+    );
     let lg = get(
         port,
         &format!(
